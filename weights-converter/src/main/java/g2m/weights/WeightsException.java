@@ -3,14 +3,30 @@ package g2m.weights;
 /**
  * The converter's one error type: a problem with the user's input (unreadable, corrupt,
  * hostile or wrong-shaped weights) or with the environment (no network, existing output).
- * Its message is a complete, single line meant for the user; callers print it and exit 2.
+ * Its message is a single line meant for the user; callers print it and exit 2. Messages often
+ * quote names read from hostile files, so control characters are escaped and length is capped
+ * here, once, rather than at every call site.
  */
 public class WeightsException extends RuntimeException {
+    static final int MAX_MESSAGE = 600;
+
     public WeightsException(String message) {
-        super(message);
+        super(oneLine(message));
     }
 
     public WeightsException(String message, Throwable cause) {
-        super(message, cause);
+        super(oneLine(message), cause);
+    }
+
+    static String oneLine(String s) {
+        if (s == null) return "unknown error";
+        StringBuilder b = new StringBuilder(Math.min(s.length(), MAX_MESSAGE + 16));
+        for (int i = 0; i < s.length() && b.length() < MAX_MESSAGE; i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') b.append(String.format("\\u%04x", (int) c));
+            else b.append(c);
+        }
+        if (b.length() >= MAX_MESSAGE) b.append("…");
+        return b.toString();
     }
 }
