@@ -1,0 +1,82 @@
+package g2m.cli;
+
+import g2m.weights.WeightsException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/**
+ * {@code g2m-engine}: the command line. Every user error ends as one line on stderr and exit
+ * code 2; an unexpected failure as one line and exit code 1 (the stack trace only with
+ * G2M_DEBUG=1).
+ */
+@Command(name = "g2m-engine",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "G2M weakly-supervised localization maps (LayerCAM, SGL-G1, SGL-G2, DGL) from VGG16.",
+        subcommands = {ConvertCommand.class, InspectCommand.class, FetchCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    public static final int EXIT_USER_ERROR = 2;
+    public static final int EXIT_INTERNAL_ERROR = 1;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the CLI with the given streams and returns the exit code (used by tests). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setParameterExceptionHandler((ex, a) -> {
+            err.println("g2m-engine: " + ex.getMessage());
+            err.println("(run '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options)");
+            return EXIT_USER_ERROR;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
+            if (ex instanceof WeightsException || ex instanceof UserException) {
+                err.println("g2m-engine: " + ex.getMessage());
+                return EXIT_USER_ERROR;
+            }
+            err.println("g2m-engine: internal error: " + ex + (debug() ? "" : " (set G2M_DEBUG=1 for the stack trace)"));
+            if (debug()) ex.printStackTrace(err);
+            return EXIT_INTERNAL_ERROR;
+        });
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            err.println("g2m-engine: out of memory (" + e.getMessage() + "); give the JVM more with java -Xmx<size>");
+            return EXIT_USER_ERROR;
+        }
+    }
+
+    static boolean debug() {
+        return "1".equals(System.getenv("G2M_DEBUG"));
+    }
+
+    /** A user mistake the CLI detects itself (bad arguments beyond what picocli checks). */
+    static final class UserException extends RuntimeException {
+        UserException(String message) {
+            super(message);
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"g2m-engine " + (v == null ? "(development build)" : v),
+                    "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.home") + ")"};
+        }
+    }
+}
