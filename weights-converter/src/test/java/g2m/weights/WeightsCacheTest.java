@@ -1,0 +1,30 @@
+package g2m.weights;
+
+import g2m.weights.safetensors.Safetensors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class WeightsCacheTest {
+    @Test
+    void convertsOnceThenReusesByContent(@TempDir Path cache) throws IOException {
+        Path pth = WeightsConverterTest.fixture("tiny_vgg16_legacy.pth");
+        Path first = WeightsCache.resolve(pth, cache);
+        assertTrue(first.startsWith(cache.resolve("converted")), first.toString());
+        assertEquals("pytorch", Safetensors.read(first).metadata().get("source_format"));
+        long modified = Files.getLastModifiedTime(first).toMillis();
+        Path second = WeightsCache.resolve(pth, cache);
+        assertEquals(first, second);
+        assertEquals(modified, Files.getLastModifiedTime(second).toMillis(), "not converted again");
+        // an engine file is used in place, a different file gets a different entry
+        assertEquals(first, WeightsCache.resolve(first, cache));
+        assertNotEquals(first, WeightsCache.resolve(WeightsConverterTest.fixture("tiny_vgg16_v1.caffemodel"), cache));
+    }
+}
