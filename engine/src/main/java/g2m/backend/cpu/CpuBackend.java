@@ -1,0 +1,718 @@
+package g2m.backend.cpu;
+
+import g2m.backend.Backend;
+import g2m.backend.BackendUnavailableException;
+import g2m.backend.DeviceArray;
+import g2m.maps.CpuMaps;
+import g2m.maps.MapMethod;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.openblas.global.openblas_nolapack;
+
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
+
+/**
+ * The CPU backend: float32 NCHW arrays in malloc'd memory, matrix products by OpenBLAS
+ * ({@code cblas_sgemm} on native pointers, never on Java arrays), the other loops in Java on
+ * direct buffers.
+ *
+ * <p><b>Convolutions</b> are im2col + sgemm cut into tiles of about {@link #TILE_COLUMNS}
+ * output positions: a large image in blocks of whole rows, small images (deep layers, 14×14)
+ * side by side (see {@link Conv3x3}). The column matrices, staging and halo buffers are
+ * workspaces owned by the backend, reused across calls and grown only when a larger shape
+ * arrives, so repeated calls with the same shapes allocate no native memory.
+ *
+ * <p><b>Threads</b>: all parallel work runs on one private ForkJoinPool of {@code threads}
+ * threads (0 = all available processors): the Java loops, and the sgemms, which are split into
+ * independent single-threaded calls (tiles, or slices of the output) taken dynamically by the
+ * pool threads. OpenBLAS's own threading is therefore set to 1 (its global thread count is the
+ * only process-wide setting this class touches). Measured on 2 cores, this beats one
+ * multi-threaded sgemm per tile: no barrier per sgemm, im2col and sgemm of different tiles
+ * overlap, and a preempted thread just takes fewer tiles (see CpuConvBench).
+ *
+ * <p><b>Not thread-safe</b>: the workspaces are shared, so calls on one instance must come from
+ * one thread at a time (the convolutions are synchronized; the rest are not).
+ *
+ * <p>Closing the backend frees every array it still owns (views of them become unusable) and
+ * its workspaces.
+ */
+public final class CpuBackend implements Backend {
+    /** Aimed-at output positions (sgemm columns) per convolution tile; measured on 2 Zen cores, see CpuConvBench. */
+    static final int TILE_COLUMNS = 2048;
+
+    private final int threads;
+    private final Parallel parallel;
+    private final Set<NativeBlock> owned = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final AtomicLong allocations = new AtomicLong();
+    private final AtomicLong liveBytes = new AtomicLong();
+    static final int WS_COL = 0, WS_STAGE = 1, WS_HALO = 2;
+    private final NativeBlock[] workspaces = new NativeBlock[3];
+    private final Conv3x3 conv;
+    /** Heap scratch for the chunked loops, per thread. */
+    private final ThreadLocal<Im2col.Scratch> scratch = ThreadLocal.withInitial(Im2col.Scratch::new);
+    private volatile boolean closed;
+    int tileColumns = TILE_COLUMNS;
+
+    /** All available processors. */
+    public CpuBackend() {
+        this(0);
+    }
+
+    /**
+     * @param threads size of the pool that runs the loops and the (single-threaded) sgemms; 0 = all available processors
+     * @throws BackendUnavailableException if OpenBLAS cannot be loaded on this platform
+     */
+    public CpuBackend(int threads) {
+        if (threads < 0) throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
+        loadNatives();
+        this.threads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        openblas_nolapack.blas_set_num_threads(1); // the pool parallelizes; see the class comment
+        this.parallel = new Parallel(this.threads);
+        this.conv = new Conv3x3(this, parallel);
+    }
+
+    private static void loadNatives() {
+        try {
+            Loader.load(openblas_nolapack.class);
+        } catch (LinkageError | RuntimeException e) {
+            throw unavailable(e);
+        }
+    }
+
+    static BackendUnavailableException unavailable(Throwable cause) {
+        String why = String.valueOf(cause.getMessage()).lines().findFirst().orElse("");
+        return new BackendUnavailableException("CPU backend unavailable: cannot load the OpenBLAS native library for platform "
+                + Loader.getPlatform() + " (" + cause.getClass().getSimpleName() + ": " + why
+                + "); the build bundles natives for the platform given by -Djavacpp.platform", cause);
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String description() {
+        return openblas_nolapack.OPENBLAS_VERSION.trim() + " on " + cpuModel() + ", " + threads + " thread"
+                + (threads == 1 ? "" : "s");
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    int i = line.indexOf(':');
+                    if (i >= 0) return line.substring(i + 1).trim();
+                }
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // not Linux, or not readable: fall back below
+        }
+        return System.getProperty("os.arch") + " (" + Runtime.getRuntime().availableProcessors() + " processors)";
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    /** Native allocations made so far (arrays and workspaces): for tests of workspace reuse. */
+    public long nativeAllocations() {
+        return allocations.get();
+    }
+
+    /** Native bytes currently held (arrays not yet closed, and workspaces). */
+    public long nativeBytes() {
+        return liveBytes.get();
+    }
+
+    /** Frees the convolution workspaces (they are made again, at the needed size, by the next convolution). */
+    public synchronized void trimWorkspaces() {
+        for (int i = 0; i < workspaces.length; i++) {
+            release(workspaces[i]);
+            workspaces[i] = null;
+        }
+    }
+
+    private NativeBlock newBlock(long floats, String what) {
+        if (closed) throw new IllegalStateException("backend is closed");
+        if (floats > NativeBlock.MAX_FLOATS) {
+            throw new IllegalArgumentException(what + ": " + floats + " floats exceed the CPU backend's limit of "
+                    + NativeBlock.MAX_FLOATS + " per array");
+        }
+        long bytes = Math.max(1, floats) * Float.BYTES;
+        Pointer p = Pointer.malloc(bytes);
+        if (p == null || p.isNull()) throw new OutOfMemoryError(what + ": malloc of " + bytes + " bytes failed");
+        NativeBlock b = new NativeBlock(p, floats);
+        synchronized (owned) {
+            owned.add(b);
+        }
+        allocations.incrementAndGet();
+        liveBytes.addAndGet(bytes);
+        return b;
+    }
+
+    void release(NativeBlock b) {
+        if (b == null) return;
+        synchronized (owned) {
+            if (!owned.remove(b)) return;
+        }
+        if (b.free()) liveBytes.addAndGet(-Math.max(1, b.floats) * Float.BYTES);
+    }
+
+    /** Workspace i with room for at least {@code floats}: the one held if large enough, else a new one. */
+    NativeBlock workspace(int i, long floats, String what) {
+        NativeBlock current = workspaces[i];
+        if (current != null && current.floats >= floats) return current;
+        workspaces[i] = null;
+        release(current);
+        workspaces[i] = newBlock(floats, what + " workspace");
+        return workspaces[i];
+    }
+
+    static void checkShape(String op, int[] shape) {
+        if (shape == null || shape.length == 0) throw new IllegalArgumentException(op + ": empty shape");
+        long n = 1;
+        for (int d : shape) {
+            if (d <= 0) throw new IllegalArgumentException(op + ": dimensions must be positive, got " + Arrays.toString(shape));
+            n *= d;
+            if (n > NativeBlock.MAX_FLOATS) {
+                throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape) + " has more than "
+                        + NativeBlock.MAX_FLOATS + " elements, the CPU backend's limit per array");
+            }
+        }
+    }
+
+    @Override
+    public CpuArray allocate(int... shape) {
+        checkShape("allocate", shape);
+        return new CpuArray(this, newBlock(CpuArray.count(shape), "allocate"), 0, shape, true);
+    }
+
+    @Override
+    public CpuArray upload(float[] host, int... shape) {
+        if (host == null) throw new IllegalArgumentException("upload: host array is null");
+        int[] s = shape == null || shape.length == 0 ? new int[]{host.length} : shape;
+        checkShape("upload", s);
+        if (CpuArray.count(s) != host.length) {
+            throw new IllegalArgumentException("upload: " + host.length + " values do not fill shape " + Arrays.toString(s));
+        }
+        CpuArray a = allocate(s);
+        a.buffer().put(0, host);
+        return a;
+    }
+
+    @Override
+    public void copyFromHost(float[] src, DeviceArray dst) {
+        CpuArray d = arg("copyFromHost", "dst", dst);
+        if (src == null) throw new IllegalArgumentException("copyFromHost: src is null");
+        if (src.length != d.numel) {
+            throw new IllegalArgumentException("copyFromHost: " + src.length + " values for dst "
+                    + DeviceArray.describe(d.shape()) + " (" + d.numel + " elements)");
+        }
+        d.buffer().put(0, src);
+    }
+
+    @Override
+    public float[] download(DeviceArray src) {
+        CpuArray a = arg("download", "src", src);
+        float[] out = new float[a.numel];
+        a.buffer().get(0, out);
+        return out;
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        parallel.close();
+        NativeBlock[] all;
+        synchronized (owned) {
+            all = owned.toArray(new NativeBlock[0]);
+        }
+        for (NativeBlock b : all) release(b);
+        Arrays.fill(workspaces, null);
+    }
+
+    // ---------------------------------------------------------------- argument checks
+
+    private CpuArray arg(String op, String name, DeviceArray a) {
+        if (closed) throw new IllegalStateException(op + ": backend is closed");
+        if (a == null) throw new IllegalArgumentException(op + ": " + name + " is null");
+        if (!(a instanceof CpuArray c) || c.backend != this) {
+            throw new IllegalArgumentException(op + ": " + name + " " + DeviceArray.describe(a.shape())
+                    + " is not an array of this CPU backend (" + a.getClass().getSimpleName() + ")");
+        }
+        if (c.isFreed()) throw new IllegalStateException(op + ": " + name + " " + DeviceArray.describe(c.shape()) + " was closed");
+        return c;
+    }
+
+    private static void rank(String op, String name, CpuArray a, int rank) {
+        if (a.rank() != rank) {
+            throw new IllegalArgumentException(op + ": " + name + " must have rank " + rank + ", got " + DeviceArray.describe(a.shape()));
+        }
+    }
+
+    private static void expect(String op, String name, CpuArray a, int... shape) {
+        if (!Arrays.equals(a.shape(), shape)) {
+            throw new IllegalArgumentException(op + ": " + name + " must be " + Arrays.toString(shape) + ", got "
+                    + DeviceArray.describe(a.shape()));
+        }
+    }
+
+    private static void noOverlap(String op, String outName, CpuArray out, String inName, CpuArray in) {
+        if (out.overlaps(in)) throw new IllegalArgumentException(op + ": " + outName + " overlaps " + inName);
+    }
+
+    /** out may be exactly in (in place) but must not partly overlap it. */
+    private static void inPlaceOrDisjoint(String op, String outName, CpuArray out, String inName, CpuArray in) {
+        if (out.overlaps(in) && !out.sameElements(in)) {
+            throw new IllegalArgumentException(op + ": " + outName + " partly overlaps " + inName + " (only exact in-place use is allowed)");
+        }
+    }
+
+    /** The stacked batch of a backward call: a positive multiple of the forward batch n. */
+    private static void stacked(String op, String name, CpuArray a, int n, String fwdName) {
+        int m = a.dim(0);
+        if (m % n != 0) {
+            throw new IllegalArgumentException(op + ": batch of " + name + " " + DeviceArray.describe(a.shape())
+                    + " is not a multiple of the batch " + n + " of " + fwdName);
+        }
+    }
+
+    // ---------------------------------------------------------------- convolution
+
+    @Override
+    public synchronized void conv3x3Forward(DeviceArray xa, DeviceArray wa, DeviceArray ba, DeviceArray ya) {
+        String op = "conv3x3Forward";
+        CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = arg(op, "y", ya);
+        rank(op, "x", x, 4);
+        rank(op, "w", w, 4);
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3), k = w.dim(0);
+        if (w.dim(1) != c || w.dim(2) != 3 || w.dim(3) != 3) {
+            throw new IllegalArgumentException(op + ": w must be [K, " + c + ", 3, 3] for x " + DeviceArray.describe(x.shape())
+                    + ", got " + DeviceArray.describe(w.shape()));
+        }
+        expect(op, "b", b, k);
+        expect(op, "y", y, n, k, h, wd);
+        noOverlap(op, "y", y, "x", x);
+        noOverlap(op, "y", y, "w", w);
+        noOverlap(op, "y", y, "b", b);
+
+        conv.forward(x, w, b, y, k);
+    }
+
+    @Override
+    public synchronized void conv3x3BackwardData(DeviceArray dya, DeviceArray wa, DeviceArray dxa) {
+        String op = "conv3x3BackwardData";
+        CpuArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = arg(op, "dx", dxa);
+        rank(op, "dy", dy, 4);
+        rank(op, "w", w, 4);
+        rank(op, "dx", dx, 4);
+        int m = dy.dim(0), k = dy.dim(1), h = dy.dim(2), wd = dy.dim(3), c = w.dim(1);
+        if (w.dim(0) != k || w.dim(2) != 3 || w.dim(3) != 3) {
+            throw new IllegalArgumentException(op + ": w must be [" + k + ", C, 3, 3] for dy " + DeviceArray.describe(dy.shape())
+                    + ", got " + DeviceArray.describe(w.shape()));
+        }
+        expect(op, "dx", dx, m, c, h, wd);
+        noOverlap(op, "dx", dx, "dy", dy);
+        noOverlap(op, "dx", dx, "w", w);
+
+        conv.backwardData(dy, w, dx, c);
+    }
+
+    // ---------------------------------------------------------------- ReLU
+
+    private static final int CHUNK = 8192;
+
+    @Override
+    public void reluForward(DeviceArray xa, DeviceArray ya) {
+        String op = "reluForward";
+        CpuArray x = arg(op, "x", xa), y = arg(op, "y", ya);
+        if (!Arrays.equals(x.shape(), y.shape())) {
+            throw new IllegalArgumentException(op + ": y " + DeviceArray.describe(y.shape()) + " must have the shape of x "
+                    + DeviceArray.describe(x.shape()));
+        }
+        inPlaceOrDisjoint(op, "y", y, "x", x);
+        FloatBuffer xb = x.buffer(), yb = y.buffer();
+        int total = x.numel, chunks = (total + CHUNK - 1) / CHUNK;
+        parallel.forEach(chunks, CHUNK, t -> {
+            int off = t * CHUNK, len = Math.min(CHUNK, total - off);
+            float[] v = scratch.get().a(len);
+            xb.get(off, v, 0, len);
+            for (int i = 0; i < len; i++) v[i] = Math.max(v[i], 0f); // NaN stays NaN, like torch.relu
+            yb.put(off, v, 0, len);
+        });
+    }
+
+    @Override
+    public void reluBackward(DeviceArray ya, DeviceArray dya, DeviceArray dxa) {
+        String op = "reluBackward";
+        CpuArray y = arg(op, "y", ya), dy = arg(op, "dy", dya), dx = arg(op, "dx", dxa);
+        int n = y.dim(0);
+        if (dy.rank() != y.rank() || !Arrays.equals(tail(dy.shape()), tail(y.shape()))) {
+            throw new IllegalArgumentException(op + ": dy " + DeviceArray.describe(dy.shape()) + " must be y "
+                    + DeviceArray.describe(y.shape()) + " with a stacked batch");
+        }
+        stacked(op, "dy", dy, n, "y");
+        if (!Arrays.equals(dx.shape(), dy.shape())) {
+            throw new IllegalArgumentException(op + ": dx " + DeviceArray.describe(dx.shape()) + " must have the shape of dy "
+                    + DeviceArray.describe(dy.shape()));
+        }
+        inPlaceOrDisjoint(op, "dx", dx, "dy", dy);
+        noOverlap(op, "dx", dx, "y", y);
+        FloatBuffer yb = y.buffer(), dyb = dy.buffer(), dxb = dx.buffer();
+        int item = dy.numel / dy.dim(0), perItem = (item + CHUNK - 1) / CHUNK;
+        parallel.forEach(dy.dim(0) * perItem, CHUNK, t -> {
+            int b = t / perItem, off = (t % perItem) * CHUNK, len = Math.min(CHUNK, item - off);
+            Im2col.Scratch sc = scratch.get();
+            float[] g = sc.a(len), m = sc.b(len);
+            dyb.get(b * item + off, g, 0, len);
+            yb.get((b % n) * item + off, m, 0, len);
+            for (int i = 0; i < len; i++) g[i] = Float.intBitsToFloat(Float.floatToRawIntBits(g[i]) & positiveMask(m[i]));
+            dxb.put(b * item + off, g, 0, len);
+        });
+    }
+
+    /**
+     * All ones where {@code v > 0} (NaN excluded), else 0; branch-free, since the signs of
+     * activations are unpredictable: v > 0 exactly when its bits b satisfy 1 ≤ b ≤ 0x7f800000.
+     */
+    static int positiveMask(float v) {
+        int a = Float.floatToRawIntBits(v) - 1;
+        return (~a >> 31) & (~(0x7f7fffff - a) >> 31);
+    }
+
+    private static int[] tail(int[] s) {
+        return Arrays.copyOfRange(s, 1, s.length);
+    }
+
+    // ---------------------------------------------------------------- max pool 2x2
+
+    @Override
+    public void maxPool2x2Forward(DeviceArray xa, DeviceArray ya) {
+        String op = "maxPool2x2Forward";
+        CpuArray x = arg(op, "x", xa), y = arg(op, "y", ya);
+        rank(op, "x", x, 4);
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2;
+        if (oh == 0 || ow == 0) throw new IllegalArgumentException(op + ": x " + DeviceArray.describe(x.shape()) + " is smaller than 2x2");
+        expect(op, "y", y, n, c, oh, ow);
+        noOverlap(op, "y", y, "x", x);
+        FloatBuffer xb = x.buffer(), yb = y.buffer();
+        parallel.forEach(n * c, (long) h * w, plane -> {
+            int xo = plane * h * w, yo = plane * oh * ow;
+            for (int i = 0; i < oh; i++) {
+                for (int j = 0; j < ow; j++) {
+                    int p = xo + 2 * i * w + 2 * j;
+                    yb.put(yo + i * ow + j, xb.get(p + argmax2x2(xb, p, w)));
+                }
+            }
+        });
+    }
+
+    /**
+     * The window's maximum as an offset from its top-left element p (0, 1, w, w+1): the first
+     * strict maximum in row-major order, and a NaN counts as a maximum (PyTorch's CPU kernel:
+     * {@code val > max || isnan(val)}).
+     */
+    private static int argmax2x2(FloatBuffer x, int p, int w) {
+        int best = 0;
+        float m = x.get(p);
+        float v = x.get(p + 1);
+        if (v > m || Float.isNaN(v)) {
+            m = v;
+            best = 1;
+        }
+        v = x.get(p + w);
+        if (v > m || Float.isNaN(v)) {
+            m = v;
+            best = w;
+        }
+        v = x.get(p + w + 1);
+        if (v > m || Float.isNaN(v)) best = w + 1;
+        return best;
+    }
+
+    @Override
+    public void maxPool2x2Backward(DeviceArray xa, DeviceArray dya, DeviceArray dxa) {
+        String op = "maxPool2x2Backward";
+        CpuArray x = arg(op, "x", xa), dy = arg(op, "dy", dya), dx = arg(op, "dx", dxa);
+        rank(op, "x", x, 4);
+        rank(op, "dy", dy, 4);
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2, m = dy.dim(0);
+        if (dy.dim(1) != c || dy.dim(2) != oh || dy.dim(3) != ow) {
+            throw new IllegalArgumentException(op + ": dy " + DeviceArray.describe(dy.shape()) + " must be [M, " + c + ", "
+                    + oh + ", " + ow + "] for x " + DeviceArray.describe(x.shape()));
+        }
+        stacked(op, "dy", dy, n, "x");
+        expect(op, "dx", dx, m, c, h, w);
+        noOverlap(op, "dx", dx, "x", x);
+        noOverlap(op, "dx", dx, "dy", dy);
+        FloatBuffer xb = x.buffer(), dyb = dy.buffer(), dxb = dx.buffer();
+        int chw = c * h * w;
+        parallel.forEach(m * c, (long) h * w, plane -> {
+            int img = plane / c, ch = plane % c;
+            int xo = (img % n) * chw + ch * h * w, dxo = plane * h * w, dyo = plane * oh * ow;
+            for (int i = 0; i < oh; i++) {
+                for (int j = 0; j < ow; j++) {
+                    int off = 2 * i * w + 2 * j;
+                    int a = argmax2x2(xb, xo + off, w);
+                    float g = dyb.get(dyo + i * ow + j);
+                    int d = dxo + off;
+                    dxb.put(d, a == 0 ? g : 0f);
+                    dxb.put(d + 1, a == 1 ? g : 0f);
+                    dxb.put(d + w, a == w ? g : 0f);
+                    dxb.put(d + w + 1, a == w + 1 ? g : 0f);
+                }
+                if ((w & 1) != 0) { // the column dropped by floor mode
+                    dxb.put(dxo + 2 * i * w + w - 1, 0f);
+                    dxb.put(dxo + (2 * i + 1) * w + w - 1, 0f);
+                }
+            }
+            if ((h & 1) != 0) Im2col.zero(dxb, dxo + (h - 1) * w, w); // the row dropped by floor mode
+        });
+    }
+
+    // ---------------------------------------------------------------- adaptive average pool
+
+    /** PyTorch's bin start, floor(i·in/out). */
+    static int binStart(int i, int in, int out) {
+        return (int) ((long) i * in / out);
+    }
+
+    /** PyTorch's bin end (exclusive), ceil((i+1)·in/out). */
+    static int binEnd(int i, int in, int out) {
+        return (int) (((long) (i + 1) * in + out - 1) / out);
+    }
+
+    @Override
+    public void adaptiveAvgPoolForward(DeviceArray xa, DeviceArray ya) {
+        String op = "adaptiveAvgPoolForward";
+        CpuArray x = arg(op, "x", xa), y = arg(op, "y", ya);
+        rank(op, "x", x, 4);
+        rank(op, "y", y, 4);
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
+        expect(op, "y", y, n, c, oh, ow);
+        noOverlap(op, "y", y, "x", x);
+        FloatBuffer xb = x.buffer(), yb = y.buffer();
+        parallel.forEach(n * c, (long) h * w + (long) oh * ow, plane -> {
+            int xo = plane * h * w, yo = plane * oh * ow;
+            for (int i = 0; i < oh; i++) {
+                int r0 = binStart(i, h, oh), r1 = binEnd(i, h, oh);
+                for (int j = 0; j < ow; j++) {
+                    int c0 = binStart(j, w, ow), c1 = binEnd(j, w, ow);
+                    double s = 0;
+                    for (int r = r0; r < r1; r++) {
+                        for (int q = c0; q < c1; q++) s += xb.get(xo + r * w + q);
+                    }
+                    yb.put(yo + i * ow + j, (float) (s / ((r1 - r0) * (c1 - c0))));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void adaptiveAvgPoolBackward(DeviceArray dya, DeviceArray dxa) {
+        String op = "adaptiveAvgPoolBackward";
+        CpuArray dy = arg(op, "dy", dya), dx = arg(op, "dx", dxa);
+        rank(op, "dy", dy, 4);
+        rank(op, "dx", dx, 4);
+        int m = dy.dim(0), c = dy.dim(1), oh = dy.dim(2), ow = dy.dim(3), h = dx.dim(2), w = dx.dim(3);
+        if (dx.dim(0) != m || dx.dim(1) != c) {
+            throw new IllegalArgumentException(op + ": dx " + DeviceArray.describe(dx.shape()) + " must be [" + m + ", " + c
+                    + ", H, W] for dy " + DeviceArray.describe(dy.shape()));
+        }
+        noOverlap(op, "dx", dx, "dy", dy);
+        FloatBuffer dyb = dy.buffer(), dxb = dx.buffer();
+        parallel.forEach(m * c, (long) h * w + (long) oh * ow, plane -> {
+            int dxo = plane * h * w, dyo = plane * oh * ow;
+            float[] acc = scratch.get().a(h * w);
+            Arrays.fill(acc, 0, h * w, 0f);
+            for (int i = 0; i < oh; i++) {
+                int r0 = binStart(i, h, oh), r1 = binEnd(i, h, oh);
+                for (int j = 0; j < ow; j++) {
+                    int c0 = binStart(j, w, ow), c1 = binEnd(j, w, ow);
+                    float g = dyb.get(dyo + i * ow + j) / (r1 - r0) / (c1 - c0); // as PyTorch: grad / kh / kw
+                    for (int r = r0; r < r1; r++) {
+                        for (int q = c0; q < c1; q++) acc[r * w + q] += g;
+                    }
+                }
+            }
+            dxb.put(dxo, acc, 0, h * w);
+        });
+    }
+
+    // ---------------------------------------------------------------- fully connected
+
+    @Override
+    public void fcForward(DeviceArray xa, DeviceArray wa, DeviceArray ba, DeviceArray ya) {
+        String op = "fcForward";
+        CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = arg(op, "y", ya);
+        rank(op, "w", w, 2);
+        int n = x.dim(0), mOut = w.dim(0), k = w.dim(1);
+        if (x.numel / n != k) {
+            throw new IllegalArgumentException(op + ": x " + DeviceArray.describe(x.shape()) + " has " + (x.numel / n)
+                    + " features per item, w " + DeviceArray.describe(w.shape()) + " wants " + k);
+        }
+        expect(op, "b", b, mOut);
+        if (y.dim(0) != n || y.numel != (long) n * mOut) {
+            throw new IllegalArgumentException(op + ": y must be [" + n + ", " + mOut + "], got " + DeviceArray.describe(y.shape()));
+        }
+        noOverlap(op, "y", y, "x", x);
+        noOverlap(op, "y", y, "w", w);
+        noOverlap(op, "y", y, "b", b);
+        FloatBuffer yb = y.buffer(), bb = b.buffer();
+        for (int r = 0; r < n; r++) yb.put(r * mOut, bb, 0, mOut);
+        // output features split across the pool: y[:, m0:m1] += x · w[m0:m1]ᵀ
+        int slices = slices(mOut, (long) n * k);
+        parallel.forEach(slices, Long.MAX_VALUE / slices, sl -> {
+            int m0 = (int) ((long) sl * mOut / slices), m1 = (int) ((long) (sl + 1) * mOut / slices);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m1 - m0, k,
+                    1f, x.pointer(0), k, w.pointer((long) m0 * k), k, 1f, y.pointer(m0), mOut);
+        });
+    }
+
+    /** Pieces to split a product of {@code cols} output columns into: one per thread, unless it is tiny. */
+    private int slices(int cols, long workPerColumn) {
+        if ((long) cols * workPerColumn < (1 << 18)) return 1;
+        return Math.max(1, Math.min(threads, cols / 16));
+    }
+
+    @Override
+    public void fcBackwardData(DeviceArray dya, DeviceArray wa, DeviceArray dxa) {
+        String op = "fcBackwardData";
+        CpuArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = arg(op, "dx", dxa);
+        rank(op, "w", w, 2);
+        int n = dy.dim(0), mOut = w.dim(0), k = w.dim(1);
+        if (dy.numel != (long) n * mOut) {
+            throw new IllegalArgumentException(op + ": dy must be [N, " + mOut + "] for w " + DeviceArray.describe(w.shape())
+                    + ", got " + DeviceArray.describe(dy.shape()));
+        }
+        if (dx.dim(0) != n || dx.numel != (long) n * k) {
+            throw new IllegalArgumentException(op + ": dx must hold [" + n + ", " + k + "], got " + DeviceArray.describe(dx.shape()));
+        }
+        noOverlap(op, "dx", dx, "dy", dy);
+        noOverlap(op, "dx", dx, "w", w);
+        // input features split across the pool: dx[:, k0:k1] = dy · w[:, k0:k1]
+        int slices = slices(k, (long) n * mOut);
+        parallel.forEach(slices, Long.MAX_VALUE / slices, sl -> {
+            int k0 = (int) ((long) sl * k / slices), k1 = (int) ((long) (sl + 1) * k / slices);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k1 - k0, mOut,
+                    1f, dy.pointer(0), mOut, w.pointer(k0), k, 0f, dx.pointer(k0), k);
+        });
+    }
+
+    // ---------------------------------------------------------------- softmax and seeds
+
+    @Override
+    public void softmax(DeviceArray logits, DeviceArray probs) {
+        String op = "softmax";
+        CpuArray z = arg(op, "logits", logits), p = arg(op, "probs", probs);
+        if (!Arrays.equals(z.shape(), p.shape())) {
+            throw new IllegalArgumentException(op + ": probs " + DeviceArray.describe(p.shape()) + " must have the shape of logits "
+                    + DeviceArray.describe(z.shape()));
+        }
+        inPlaceOrDisjoint(op, "probs", p, "logits", z);
+        int n = z.dim(0), m = z.numel / n;
+        FloatBuffer zb = z.buffer(), pb = p.buffer();
+        double[] row = new double[m];
+        for (int r = 0; r < n; r++) {
+            softmaxRow(zb, r * m, m, row);
+            for (int j = 0; j < m; j++) pb.put(r * m + j, (float) row[j]);
+        }
+    }
+
+    /** Numerically stable softmax of one row, in double. */
+    private static void softmaxRow(FloatBuffer z, int off, int m, double[] out) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < m; j++) max = Math.max(max, z.get(off + j));
+        double sum = 0;
+        for (int j = 0; j < m; j++) {
+            out[j] = Math.exp(z.get(off + j) - max);
+            sum += out[j];
+        }
+        for (int j = 0; j < m; j++) out[j] /= sum;
+    }
+
+    @Override
+    public void backwardSeeds(DeviceArray logits, int[] classes, DeviceArray seeds) {
+        String op = "backwardSeeds";
+        CpuArray z = arg(op, "logits", logits), s = arg(op, "seeds", seeds);
+        int n = z.dim(0), m = z.numel / n;
+        if (classes == null || classes.length != n) {
+            throw new IllegalArgumentException(op + ": need one class per logits row (" + n + "), got "
+                    + (classes == null ? "null" : classes.length));
+        }
+        for (int cls : classes) {
+            if (cls < 0 || cls >= m) throw new IllegalArgumentException(op + ": class " + cls + " is outside 0.." + (m - 1));
+        }
+        if (s.dim(0) != 2 * n || s.numel != 2L * n * m) {
+            throw new IllegalArgumentException(op + ": seeds must be [" + 2 * n + ", " + m + "] for logits "
+                    + DeviceArray.describe(z.shape()) + ", got " + DeviceArray.describe(s.shape()));
+        }
+        noOverlap(op, "seeds", s, "logits", z);
+        FloatBuffer zb = z.buffer(), sb = s.buffer();
+        double[] row = new double[m];
+        Im2col.zero(sb, 0, n * m);
+        for (int r = 0; r < n; r++) {
+            sb.put(r * m + classes[r], 1f);
+            softmaxRow(zb, r * m, m, row);
+            row[classes[r]] -= 10;
+            int o = (n + r) * m;
+            for (int j = 0; j < m; j++) sb.put(o + j, (float) row[j]);
+        }
+    }
+
+    // ---------------------------------------------------------------- maps
+
+    @Override
+    public void maps(DeviceArray aa, DeviceArray g1a, DeviceArray g2a, List<MapMethod> methods, DeviceArray outa) {
+        String op = "maps";
+        CpuArray a = arg(op, "a", aa), g1 = arg(op, "g1", g1a), out = arg(op, "out", outa);
+        if (methods == null || methods.isEmpty() || methods.stream().anyMatch(java.util.Objects::isNull)) {
+            throw new IllegalArgumentException(op + ": methods must be a non-empty list without nulls, got " + methods);
+        }
+        boolean needsG2 = methods.stream().anyMatch(MapMethod::needsG2);
+        CpuArray g2 = g2a == null && !needsG2 ? null : arg(op, "g2", g2a);
+        rank(op, "a", a, 4);
+        int n = a.dim(0), c = a.dim(1), h = a.dim(2), w = a.dim(3), k = methods.size();
+        expect(op, "g1", g1, n, c, h, w);
+        if (g2 != null) expect(op, "g2", g2, n, c, h, w);
+        expect(op, "out", out, n, k, h, w);
+        noOverlap(op, "out", out, "a", a);
+        noOverlap(op, "out", out, "g1", g1);
+        if (g2 != null) noOverlap(op, "out", out, "g2", g2);
+        List<MapMethod> ms = List.copyOf(methods);
+        int chw = c * h * w, khw = k * h * w;
+        FloatBuffer ab = a.buffer(), g1b = g1.buffer(), g2b = g2 == null ? null : g2.buffer(), ob = out.buffer();
+        // image by image, so the host copies stay one image large
+        parallel.forEach(n, (long) chw * k, img -> {
+            float[] ha = new float[chw], h1 = new float[chw], h2 = g2b == null ? null : new float[chw], ho = new float[khw];
+            ab.get(img * chw, ha);
+            g1b.get(img * chw, h1);
+            if (h2 != null) g2b.get(img * chw, h2);
+            CpuMaps.compute(ha, h1, h2, 1, c, h, w, ms, ho);
+            ob.put(img * khw, ho);
+        });
+    }
+
+    @Override
+    public String toString() {
+        return "CpuBackend(" + threads + " threads)";
+    }
+}
