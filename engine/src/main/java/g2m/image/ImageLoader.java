@@ -1,0 +1,242 @@
+package g2m.image;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.ShortPointer;
+import org.bytedeco.opencv.opencv_core.Mat;
+
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Locale;
+
+import static org.bytedeco.opencv.global.opencv_core.CV_16U;
+import static org.bytedeco.opencv.global.opencv_core.CV_8U;
+import static org.bytedeco.opencv.global.opencv_core.CV_8UC1;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_UNCHANGED;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
+
+/**
+ * Reads a picture file into 8-bit RGB the way the reference's {@code PIL.Image.open(f).convert('RGB')}
+ * does, decoding with OpenCV ({@code imdecode}, {@code IMREAD_UNCHANGED}):
+ * <ul>
+ * <li>grayscale: the gray value replicated to R, G and B; 1-, 2- and 4-bit gray scaled to 0–255;</li>
+ * <li>RGBA and gray+alpha: alpha dropped, no compositing over a background (as PIL does);</li>
+ * <li>palette: looked up; a tRNS transparency is ignored (as PIL's convert('RGB') does);</li>
+ * <li>16 bits per sample: the high byte, {@code v >> 8}. PIL does exactly this for 16-bit RGB and
+ *     RGBA PNGs; for 16-bit <em>grayscale</em> PIL (mode I) clips at 255 instead, turning nearly
+ *     every pixel white, a quirk not copied;</li>
+ * <li>CMYK JPEG: OpenCV's conversion (libjpeg's Adobe-inverted CMYK to BGR); it differs from PIL's
+ *     by at most 2 levels (measured, tools/reference/image_reference.py);</li>
+ * <li>EXIF orientation is ignored, as {@code Image.open} ignores it;</li>
+ * <li>a multi-frame file (GIF, TIFF) gives its first frame.</li>
+ * </ul>
+ * Anything else (float or signed samples: EXR, HDR, some TIFFs) is refused, as are truncated JPEGs
+ * (no end-of-image marker; PIL refuses them too unless LOAD_TRUNCATED_IMAGES), empty files,
+ * directories, non-images, and pictures over {@code maxPixels}. For PNG, JPEG, GIF, BMP and TIFF
+ * the size is read from the header (javax.imageio, header only) before OpenCV decodes anything; for
+ * other formats (WebP, PNM, JPEG 2000, …) it is checked after decoding, OpenCV's own limit of 2^30
+ * pixels bounding the decoder. Every failure is an {@link ImageException} with one line naming the
+ * file. Decoder warnings (libjpeg "Corrupt JPEG data …", libpng "iCCP …") go to stderr as OpenCV
+ * prints them.
+ */
+public final class ImageLoader {
+    private ImageLoader() {}
+
+    /** Pictures over this many pixels are refused unless a caller asks for more. */
+    public static final long DEFAULT_MAX_PIXELS = 100_000_000L;
+    /** Files over this many bytes are refused before reading. */
+    public static final long MAX_FILE_BYTES = 1L << 30;
+
+    public static LoadedImage load(Path file) {
+        return load(file, DEFAULT_MAX_PIXELS);
+    }
+
+    public static LoadedImage load(Path file, long maxPixels) {
+        if (Files.isDirectory(file)) throw new ImageException(file + " is a directory, not an image");
+        byte[] bytes;
+        try {
+            if (!Files.isRegularFile(file) && Files.exists(file)) throw new ImageException(file + " is not a regular file");
+            long size = Files.size(file);
+            if (size == 0) throw new ImageException(file + " is empty");
+            if (size > MAX_FILE_BYTES) throw new ImageException(file + " is " + size + " bytes; images over " + MAX_FILE_BYTES + " bytes are refused");
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new ImageException(file + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new ImageException(file + ": permission denied");
+        } catch (IOException e) {
+            throw new ImageException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        return decode(bytes, file, maxPixels);
+    }
+
+    /** Decodes an encoded picture held in memory; {@code name} only serves messages and {@link LoadedImage#source()}. */
+    public static LoadedImage decode(byte[] bytes, Path name, long maxPixels) {
+        String who = name == null ? "image" : name.toString();
+        if (bytes.length == 0) throw new ImageException(who + " is empty");
+        if (isJpeg(bytes) && !jpegHasEnd(bytes)) {
+            throw new ImageException(who + " is a truncated or corrupt JPEG (no end-of-image marker)");
+        }
+        long[] dims = headerSize(bytes);
+        if (dims != null) checkPixels(who, dims[0], dims[1], maxPixels);
+
+        Mat buf = new Mat(1, bytes.length, CV_8UC1);
+        Mat m = null;
+        try {
+            buf.data().put(bytes, 0, bytes.length);
+            try {
+                m = imdecode(buf, IMREAD_UNCHANGED);
+            } catch (RuntimeException e) {        // a cv::Exception from a decoder or its size limit
+                throw new ImageException(who + " cannot be decoded: " + firstLine(e.getMessage()), e);
+            }
+            if (m == null || m.empty() || m.cols() < 1 || m.rows() < 1) {
+                throw new ImageException(who + " is not a readable image (unknown format, or corrupt)");
+            }
+            checkPixels(who, m.cols(), m.rows(), maxPixels);
+            return LoadedImage.wrap(name, m.cols(), m.rows(), toRgb(m, who));
+        } finally {
+            buf.close();
+            if (m != null) m.close();
+        }
+    }
+
+    private static void checkPixels(String who, long w, long h, long maxPixels) {
+        if (w < 1 || h < 1) throw new ImageException(who + " has an empty size " + w + "x" + h);
+        if (w * h > maxPixels) {
+            throw new ImageException(who + " is " + w + "x" + h + " pixels (" + String.format(Locale.ROOT, "%.1f", w * h / 1e6)
+                    + " megapixels); images over " + String.format(Locale.ROOT, "%.0f", maxPixels / 1e6) + " megapixels are refused");
+        }
+    }
+
+    /** OpenCV's decoded Mat (BGR/BGRA/gray, 8 or 16 bits) as interleaved RGB bytes. */
+    private static byte[] toRgb(Mat m, String who) {
+        int ch = m.channels();
+        int depth = m.depth();
+        if (depth != CV_8U && depth != CV_16U) {
+            throw new ImageException(who + " has " + depthName(depth) + " samples; only 8- and 16-bit unsigned images are supported");
+        }
+        if (ch < 1 || ch > 4) throw new ImageException(who + " has " + ch + " channels; 1 to 4 are supported");
+        Mat c = m.isContinuous() ? m : m.clone();
+        try {
+            int n = Math.toIntExact((long) m.rows() * m.cols());
+            int len = Math.multiplyExact(n, ch);
+            byte[] raw = new byte[len];
+            if (depth == CV_8U) {
+                BytePointer p = c.data();
+                p.capacity(len);
+                p.get(raw);
+            } else {
+                short[] s = new short[len];
+                ShortPointer p = new ShortPointer(c.data());
+                p.capacity(len);
+                p.get(s);
+                for (int i = 0; i < len; i++) raw[i] = (byte) ((s[i] & 0xFFFF) >>> 8);
+            }
+            byte[] rgb = new byte[Math.multiplyExact(n, 3)];
+            switch (ch) {
+                case 1 -> {
+                    for (int i = 0, o = 0; i < n; i++, o += 3) rgb[o] = rgb[o + 1] = rgb[o + 2] = raw[i];
+                }
+                case 2 -> {                       // gray + alpha (OpenCV gives BGRA, but be safe)
+                    for (int i = 0, o = 0; i < n; i++, o += 3) rgb[o] = rgb[o + 1] = rgb[o + 2] = raw[2 * i];
+                }
+                default -> {                      // BGR or BGRA: reorder, drop alpha
+                    for (int i = 0, p = 0, o = 0; i < n; i++, p += ch, o += 3) {
+                        rgb[o] = raw[p + 2];
+                        rgb[o + 1] = raw[p + 1];
+                        rgb[o + 2] = raw[p];
+                    }
+                }
+            }
+            return rgb;
+        } finally {
+            if (c != m) c.close();
+        }
+    }
+
+    private static String depthName(int depth) {
+        return switch (depth) {
+            case 1 -> "signed 8-bit";
+            case 3 -> "signed 16-bit";
+            case 4 -> "32-bit integer";
+            case 5 -> "32-bit float";
+            case 6 -> "64-bit float";
+            case 7 -> "16-bit float";
+            default -> "type-" + depth;
+        };
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) return "decoder error";
+        String t = s.strip();
+        int nl = t.indexOf('\n');
+        return nl < 0 ? t : t.substring(0, nl);
+    }
+
+    // ------------------------------------------------------------ header checks (nothing decoded)
+
+    /** Width and height from the file's header via javax.imageio, or null when it has no reader for it. */
+    static long[] headerSize(byte[] bytes) {
+        // in memory: ImageIO.createImageInputStream would cache the stream in a temporary file
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) return null;
+            ImageReader r = readers.next();
+            try {
+                r.setInput(in, true, true);
+                return new long[] {r.getWidth(0), r.getHeight(0)};
+            } finally {
+                r.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;                          // unknown or odd header: OpenCV decides
+        }
+    }
+
+    static boolean isJpeg(byte[] b) {
+        return b.length >= 3 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8 && (b[2] & 0xFF) == 0xFF;
+    }
+
+    /**
+     * Whether a JPEG stream has its end-of-image marker after the first scan: the marker segments
+     * before the first SOS are walked by their lengths (so that an EXIF thumbnail's EOI does not
+     * count), then the rest is searched for FF D9, which entropy-coded data cannot contain (0xFF is
+     * stuffed as FF 00 there). libjpeg decodes a truncated file with only a warning, filling the rest
+     * with gray, so OpenCV would hand back a damaged picture: this refuses it, like PIL.
+     */
+    static boolean jpegHasEnd(byte[] b) {
+        int i = 2;
+        while (i + 1 < b.length) {
+            if ((b[i] & 0xFF) != 0xFF) return false;
+            int marker = b[i + 1] & 0xFF;
+            if (marker == 0xFF) {                 // fill byte
+                i++;
+                continue;
+            }
+            if (marker == 0xD9) return true;
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+                i += 2;
+                continue;
+            }
+            if (i + 3 >= b.length) return false;
+            int len = ((b[i + 2] & 0xFF) << 8) | (b[i + 3] & 0xFF);
+            if (len < 2) return false;
+            i += 2 + len;
+            if (marker == 0xDA) {
+                for (int k = Math.max(i, 2); k + 1 < b.length; k++) {
+                    if ((b[k] & 0xFF) == 0xFF && (b[k + 1] & 0xFF) == 0xD9) return true;
+                }
+                return false;
+            }
+        }
+        return false;
+    }
+}
