@@ -14,19 +14,30 @@ import java.io.PrintWriter;
 @Command(name = "g2m-engine",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        description = "G2M weakly-supervised localization maps (LayerCAM, SGL-G1, SGL-G2, DGL) from VGG16.",
+        description = {"G2M weakly-supervised localization maps (LayerCAM, SGL-G1, SGL-G2, DGL) from VGG16.",
+                "Main job: g2m-engine --layer conv5_1 --weights vgg16.safetensors --input pictures/ --output out/",
+                "Writes <stem>_<method>.png overlays (with --raw also .npy maps) and summary.json.",
+                "Exit codes: 0 ok, 2 bad input or usage, 3 some pictures failed (the rest were written), 1 internal error."},
         subcommands = {ConvertCommand.class, InspectCommand.class, FetchCommand.class,
                 CommandLine.HelpCommand.class})
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
     public static final int EXIT_USER_ERROR = 2;
     public static final int EXIT_INTERNAL_ERROR = 1;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.ArgGroup(exclusive = false, heading = "%nMaps (the main job):%n", multiplicity = "0..1")
+    MapsJob.Options maps;
+
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() {
+        if (maps == null || maps.layer == null) {
+            if (maps != null) throw new UserException("--layer is required (valid: " + g2m.net.Tap.validNames() + ")");
+            spec.commandLine().usage(spec.commandLine().getErr());
+            return EXIT_USER_ERROR;
+        }
+        return new MapsJob(maps, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
     }
 
     public static void main(String[] args) {
@@ -44,7 +55,8 @@ public final class Main implements Runnable {
             return EXIT_USER_ERROR;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
-            if (ex instanceof WeightsException || ex instanceof UserException) {
+            if (ex instanceof WeightsException || ex instanceof UserException || ex instanceof g2m.image.ImageException
+                    || ex instanceof g2m.backend.BackendUnavailableException) {
                 err.println("g2m-engine: " + ex.getMessage());
                 return EXIT_USER_ERROR;
             }

@@ -1,0 +1,168 @@
+package g2m.api;
+
+import g2m.backend.Backend;
+import g2m.backend.Backends;
+import g2m.image.ImageLoader;
+import g2m.image.InputTensor;
+import g2m.image.LoadedImage;
+import g2m.image.Resizer;
+import g2m.maps.MapMethod;
+import g2m.net.BatchMaps;
+import g2m.net.Tap;
+import g2m.net.Vgg16Net;
+import g2m.weights.Checkpoint;
+import g2m.weights.Preprocessing;
+import g2m.weights.WeightsCache;
+import g2m.weights.fetch.WeightsFetcher;
+import g2m.weights.safetensors.Safetensors;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The embedding API: open once (weights loaded and uploaded once), call {@link #maps} from any
+ * number of threads (calls are serialized on the one backend), close when done.
+ *
+ * <pre>{@code
+ * try (G2mEngine engine = G2mEngine.open(Path.of("vgg16.safetensors"), G2mEngine.Options.defaults())) {
+ *     ImageMaps r = engine.maps(Path.of("cat.jpg"), List.of(Tap.CONV5_1), MapMethod.G2M);
+ *     Map2D dgl = r.map(Tap.CONV5_1, MapMethod.DGL);   // 14 x 14 (or 14 x 18 …)
+ * }
+ * }</pre>
+ */
+public final class G2mEngine implements AutoCloseable {
+
+    /**
+     * @param device  cpu, cuda or auto
+     * @param threads CPU threads (0 = all cores)
+     * @param batchSize images per forward pass (same-size images are batched)
+     * @param cacheDir where converted weights are kept
+     */
+    public record Options(String device, int threads, int batchSize, Path cacheDir) {
+        public static Options defaults() {
+            return new Options("auto", 0, 8, WeightsFetcher.defaultCache());
+        }
+
+        public Options withDevice(String d) {
+            return new Options(d, threads, batchSize, cacheDir);
+        }
+
+        public Options withBatchSize(int b) {
+            return new Options(device, threads, b, cacheDir);
+        }
+
+        public Options withThreads(int t) {
+            return new Options(device, t, batchSize, cacheDir);
+        }
+    }
+
+    private final Backend backend;
+    private final Vgg16Net net;
+    private final Preprocessing preprocessing;
+    private final Map<String, String> metadata;
+    private final Options options;
+
+    private G2mEngine(Backend backend, Vgg16Net net, Preprocessing preprocessing, Map<String, String> metadata, Options options) {
+        this.backend = backend;
+        this.net = net;
+        this.preprocessing = preprocessing;
+        this.metadata = metadata;
+        this.options = options;
+    }
+
+    /** Opens weights in any format {@code convert} reads (converted once, cached by content). */
+    public static G2mEngine open(Path weights, Options options) {
+        if (options.batchSize() < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + options.batchSize());
+        Path file = WeightsCache.resolve(weights, options.cacheDir());
+        Checkpoint c = Safetensors.read(file);
+        Preprocessing p = Preprocessing.fromMetadata(c.metadata());
+        Backend b = Backends.open(options.device(), options.threads());
+        try {
+            return new G2mEngine(b, new Vgg16Net(b, c), p, c.metadata(), options);
+        } catch (RuntimeException | Error e) {
+            b.close();
+            throw e;
+        }
+    }
+
+    public Preprocessing preprocessing() {
+        return preprocessing;
+    }
+
+    /** The weights file's metadata (source, convention, …). */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    public int numClasses() {
+        return net.numClasses();
+    }
+
+    /** e.g. "cpu (OpenBLAS, 2 threads)". */
+    public String device() {
+        return backend.description();
+    }
+
+    /** Maps for network input that is already preprocessed: [n, 3, h, w]; classes null = top-1 each. */
+    public synchronized BatchMaps maps(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
+        return net.run(input, n, h, w, classes, taps, methods);
+    }
+
+    /** Loads, resizes (shorter side 224), preprocesses and maps one picture file. */
+    public ImageMaps maps(Path image, List<Tap> taps, List<MapMethod> methods) {
+        return maps(List.of(ImageLoader.load(image)), null, taps, methods).get(0);
+    }
+
+    /**
+     * Maps for decoded pictures (original size; each is resized as the reference does).
+     * Same-size inputs go through the network together, {@code batchSize} at a time.
+     *
+     * @param targetClass the class to explain for every image, or null for each one's top-1
+     */
+    public List<ImageMaps> maps(List<LoadedImage> images, Integer targetClass, List<Tap> taps, List<MapMethod> methods) {
+        List<LoadedImage> inputs = new ArrayList<>(images.size());
+        for (LoadedImage im : images) inputs.add(Resizer.resizeShorterSide(im));
+        ImageMaps[] out = new ImageMaps[images.size()];
+        Map<Long, List<Integer>> bySize = new LinkedHashMap<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            bySize.computeIfAbsent(((long) inputs.get(i).height() << 32) | inputs.get(i).width(), k -> new ArrayList<>()).add(i);
+        }
+        for (List<Integer> group : bySize.values()) {
+            for (int from = 0; from < group.size(); from += options.batchSize()) {
+                List<Integer> idx = group.subList(from, Math.min(group.size(), from + options.batchSize()));
+                LoadedImage first = inputs.get(idx.get(0));
+                int h = first.height(), w = first.width(), n = idx.size();
+                float[] x = new float[n * 3 * h * w];
+                for (int j = 0; j < n; j++) InputTensor.toNchw(inputs.get(idx.get(j)), preprocessing, x, j * 3 * h * w);
+                int[] classes = null;
+                if (targetClass != null) {
+                    classes = new int[n];
+                    java.util.Arrays.fill(classes, targetClass);
+                }
+                BatchMaps r = maps(x, n, h, w, classes, taps, methods);
+                for (int j = 0; j < n; j++) out[idx.get(j)] = perImage(r, j, images.get(idx.get(j)), taps, methods);
+            }
+        }
+        return List.of(out);
+    }
+
+    private static ImageMaps perImage(BatchMaps r, int j, LoadedImage original, List<Tap> taps, List<MapMethod> methods) {
+        Map<Tap, Map<MapMethod, BatchMaps.Map2D>> m = new EnumMap<>(Tap.class);
+        for (Tap t : taps) {
+            Map<MapMethod, BatchMaps.Map2D> byMethod = new LinkedHashMap<>();
+            for (MapMethod mm : methods) byMethod.put(mm, r.map(j, t, mm));
+            m.put(t, byMethod);
+        }
+        return new ImageMaps(original, r.inputHeight(), r.inputWidth(), r.logits(j), r.targetClasses()[j], m);
+    }
+
+    @Override
+    public synchronized void close() {
+        net.close();
+        backend.close();
+    }
+}

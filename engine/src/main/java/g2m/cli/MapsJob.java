@@ -1,0 +1,393 @@
+package g2m.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import g2m.api.G2mEngine;
+import g2m.api.ImageMaps;
+import g2m.image.ImageException;
+import g2m.image.ImageLoader;
+import g2m.image.LoadedImage;
+import g2m.maps.MapMethod;
+import g2m.net.BatchMaps.Map2D;
+import g2m.net.Tap;
+import g2m.overlay.NpyWriter;
+import g2m.overlay.Overlay;
+import g2m.weights.AtomicFiles;
+import g2m.weights.fetch.WeightsFetcher;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/** The main job: maps for a file or a folder of pictures, written as overlays (+ raw maps) and a summary. */
+final class MapsJob {
+    static final int EXIT_SOME_FAILED = 3;
+    static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff", "gif", "ppm", "pgm", "pnm", "jp2");
+
+    /** The main job's options (on the root command). */
+    static final class Options {
+        @Option(names = "--layer", paramLabel = "TAP[,TAP…]",
+                description = "tap(s) to take maps at: conv1_1 … conv5_3, pool1 … pool5 (several in one pass: conv5_1,pool4)")
+        String layer;
+
+        @Option(names = "--weights", paramLabel = "FILE",
+                description = "VGG16 weights: the engine's .safetensors or anything 'convert' reads (converted once, cached by "
+                        + "content); default: $G2M_WEIGHTS, then the 'fetch vgg16' cache")
+        Path weights;
+
+        @Option(names = "--input", paramLabel = "FILE|DIR", description = "a picture, or a folder of pictures (not recursive)")
+        Path input;
+
+        @Option(names = "--output", paramLabel = "DIR", defaultValue = "g2m-out", description = "where to write (default: ${DEFAULT-VALUE})")
+        Path output;
+
+        @Option(names = "--methods", paramLabel = "M[,M…]", defaultValue = "layercam,sgl-g1,sgl-g2,dgl",
+                description = "maps to compute (default: ${DEFAULT-VALUE}); also gradcam, gradcam++, xgradcam, hirescam")
+        String methods;
+
+        @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto", description = "backend (default: ${DEFAULT-VALUE})")
+        String device;
+
+        @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "images per forward pass (default: ${DEFAULT-VALUE})")
+        int batch;
+
+        @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE})")
+        int threads;
+
+        @Option(names = "--class", paramLabel = "K", description = "explain class K for every image (default: each image's top-1)")
+        Integer targetClass;
+
+        @Option(names = "--labels", paramLabel = "FILE", description = "class names, one per line in class-index order, for the summary")
+        Path labels;
+
+        @Option(names = "--raw", description = "also write <stem>_<method>.npy: float32 maps at the tap's resolution, as the spec defines them")
+        boolean raw;
+
+        @Option(names = "--force", description = "overwrite existing output files")
+        boolean force;
+    }
+
+    private final Options o;
+    private final PrintWriter out;
+    private final PrintWriter err;
+
+    MapsJob(Options o, PrintWriter out, PrintWriter err) {
+        this.o = o;
+        this.out = out;
+        this.err = err;
+    }
+
+    int run() {
+        List<Tap> taps = parse(() -> Tap.parseList(o.layer));
+        List<MapMethod> methods = parse(() -> MapMethod.parseList(o.methods));
+        parse(() -> g2m.backend.Backends.normalize(o.device));
+        if (o.batch < 1) throw new Main.UserException("--batch must be at least 1, got " + o.batch);
+        if (o.input == null) throw new Main.UserException("--input is required: a picture or a folder of pictures");
+        Path weights = resolveWeights();
+        List<Path> images = listImages(o.input);
+        List<String> labels = o.labels == null ? List.of() : readLabels(o.labels);
+        Map<Path, String> stems = stems(images);
+        List<Path> targets = new ArrayList<>();
+        for (Path im : images) targets.addAll(outputs(stems.get(im), taps, methods).values());
+        targets.add(o.output.resolve("summary.json"));
+        if (!o.force) {
+            long existing = targets.stream().filter(Files::exists).count();
+            if (existing > 0) {
+                throw new Main.UserException(existing + " output file(s) already exist in " + o.output + " (e.g. "
+                        + targets.stream().filter(Files::exists).findFirst().orElseThrow().getFileName() + "); use --force to overwrite or another --output");
+            }
+        }
+        try {
+            Files.createDirectories(o.output);
+        } catch (IOException e) {
+            throw new Main.UserException("cannot create " + o.output + ": " + AtomicFiles.describe(e));
+        }
+
+        long t0 = System.nanoTime();
+        G2mEngine.Options eo = new G2mEngine.Options(o.device, o.threads, o.batch, WeightsFetcher.defaultCache());
+        try (G2mEngine engine = G2mEngine.open(weights, eo)) {
+            if (o.targetClass != null && (o.targetClass < 0 || o.targetClass >= engine.numClasses())) {
+                throw new Main.UserException("--class " + o.targetClass + " is outside 0.." + (engine.numClasses() - 1));
+            }
+            double startup = (System.nanoTime() - t0) / 1e9;
+            Progress progress = new Progress(err, images.size());
+            ObjectNode summary = JSON.createObjectNode();
+            ArrayNode done = JSON.createArrayNode();
+            ArrayNode failed = JSON.createArrayNode();
+            long computeNanos = 0;
+            int ok = 0;
+            // Decode one batch worth of pictures, map them together, write, repeat.
+            for (int from = 0; from < images.size(); from += o.batch) {
+                List<Path> chunk = images.subList(from, Math.min(images.size(), from + o.batch));
+                List<LoadedImage> loaded = new ArrayList<>();
+                for (Path p : chunk) {
+                    try {
+                        loaded.add(ImageLoader.load(p));
+                    } catch (ImageException e) {
+                        failed.add(failure(p, e.getMessage()));
+                        err.println("g2m-engine: skipped " + e.getMessage());
+                        progress.step();
+                    }
+                }
+                long c0 = System.nanoTime();
+                ok += mapAndWrite(engine, loaded, stems, taps, methods, labels, done, failed, progress);
+                computeNanos += System.nanoTime() - c0;
+            }
+            progress.done();
+            double seconds = computeNanos / 1e9;
+            summary.put("weights", weights.toString());
+            summary.put("device", engine.device());
+            ArrayNode ls = summary.putArray("layers");
+            taps.forEach(t -> ls.add(t.id));
+            ArrayNode ms = summary.putArray("methods");
+            methods.forEach(m -> ms.add(m.id));
+            summary.set("images", done);
+            summary.set("failed", failed);
+            ObjectNode run = summary.putObject("run");
+            run.put("images", ok);
+            run.put("failed", failed.size());
+            run.put("startup_seconds", round(startup));
+            run.put("seconds", round(seconds));
+            run.put("images_per_s", seconds > 0 ? round(ok / seconds) : 0);
+            writeJson(o.output.resolve("summary.json"), summary);
+            out.printf(Locale.ROOT, "%d image(s) mapped at %s with %s on %s in %.2f s (%.2f images/s); output in %s%n",
+                    ok, String.join(",", taps.stream().map(t -> t.id).toList()), String.join(",", methods.stream().map(m -> m.id).toList()),
+                    engine.device(), seconds, seconds > 0 ? ok / seconds : 0, o.output);
+            if (!failed.isEmpty()) {
+                err.println("g2m-engine: " + failed.size() + " of " + images.size() + " input(s) failed (listed in summary.json)");
+                return EXIT_SOME_FAILED;
+            }
+            return 0;
+        }
+    }
+
+    /**
+     * Maps a batch and writes its outputs; when the batch fails on one picture (say, an aspect
+     * ratio too extreme to resize), retries the pictures one by one so only that one is skipped.
+     */
+    private int mapAndWrite(G2mEngine engine, List<LoadedImage> batch, Map<Path, String> stems, List<Tap> taps,
+                            List<MapMethod> methods, List<String> labels, ArrayNode done, ArrayNode failed, Progress progress) {
+        if (batch.isEmpty()) return 0;
+        List<ImageMaps> results;
+        try {
+            results = engine.maps(batch, o.targetClass, taps, methods);
+        } catch (ImageException e) {
+            if (batch.size() == 1) {
+                failed.add(failure(batch.get(0).source(), e.getMessage()));
+                err.println("g2m-engine: skipped " + e.getMessage());
+                progress.step();
+                return 0;
+            }
+            int ok = 0;
+            for (LoadedImage im : batch) ok += mapAndWrite(engine, List.of(im), stems, taps, methods, labels, done, failed, progress);
+            return ok;
+        }
+        for (ImageMaps r : results) {
+            write(r, stems.get(r.image().source()), taps, methods, labels, done);
+            progress.step();
+        }
+        return results.size();
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private void write(ImageMaps r, String stem, List<Tap> taps, List<MapMethod> methods, List<String> labels, ArrayNode done) {
+        Map<String, Path> files = outputs(stem, taps, methods);
+        ObjectNode e = done.addObject();
+        e.put("file", r.image().source().toString());
+        e.put("width", r.image().width());
+        e.put("height", r.image().height());
+        e.putArray("input_size").add(r.inputHeight()).add(r.inputWidth());
+        e.put("target_class", r.targetClass());
+        if (r.targetClass() < labels.size()) e.put("target_label", labels.get(r.targetClass()));
+        ArrayNode top = e.putArray("top5");
+        for (ImageMaps.Scored s : r.top(5)) {
+            ObjectNode t = top.addObject();
+            t.put("class", s.classIndex());
+            if (s.classIndex() < labels.size()) t.put("label", labels.get(s.classIndex()));
+            t.put("probability", round(s.probability()));
+            t.put("logit", s.logit());
+        }
+        ObjectNode shapes = e.putObject("map_shapes");
+        ArrayNode written = e.putArray("outputs");
+        for (Tap t : taps) {
+            Map2D any = r.map(t, methods.get(0));
+            shapes.putArray(t.id).add(any.height()).add(any.width());
+            for (MapMethod m : methods) {
+                Map2D map = r.map(t, m);
+                Path png = files.get(key(t, m, "png"));
+                Overlay.writeOverlay(png, map.values(), 0, map.height(), map.width(), r.image(), true);
+                written.add(png.getFileName().toString());
+                if (o.raw) {
+                    Path npy = files.get(key(t, m, "npy"));
+                    NpyWriter.writeFloat32(npy, map.values(), 0, map.height(), map.width(), true);
+                    written.add(npy.getFileName().toString());
+                }
+            }
+        }
+    }
+
+    /** Output files of one image: {@code <stem>_<method>.png} (with {@code _<layer>} when several layers). */
+    private Map<String, Path> outputs(String stem, List<Tap> taps, List<MapMethod> methods) {
+        Map<String, Path> m = new LinkedHashMap<>();
+        for (Tap t : taps) {
+            for (MapMethod mm : methods) {
+                String base = stem + (taps.size() > 1 ? "_" + t.id : "") + "_" + mm.id;
+                m.put(key(t, mm, "png"), o.output.resolve(base + ".png"));
+                if (o.raw) m.put(key(t, mm, "npy"), o.output.resolve(base + ".npy"));
+            }
+        }
+        return m;
+    }
+
+    private static String key(Tap t, MapMethod m, String ext) {
+        return t.id + "/" + m.id + "/" + ext;
+    }
+
+    /** File stems, made unique: a.jpg and a.png become a_jpg and a_png. */
+    static Map<Path, String> stems(List<Path> images) {
+        Map<String, Integer> count = new HashMap<>();
+        for (Path p : images) count.merge(stem(p), 1, Integer::sum);
+        Map<Path, String> out = new LinkedHashMap<>();
+        for (Path p : images) {
+            String s = stem(p);
+            out.put(p, count.get(s) > 1 ? p.getFileName().toString().replace('.', '_') : s);
+        }
+        return out;
+    }
+
+    private static String stem(Path p) {
+        String n = p.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot > 0 ? n.substring(0, dot) : n;
+    }
+
+    private Path resolveWeights() {
+        if (o.weights != null) return o.weights;
+        String env = System.getenv("G2M_WEIGHTS");
+        if (env != null && !env.isBlank()) return Path.of(env);
+        Path cached = WeightsFetcher.cachedFile(WeightsFetcher.defaultCache(), "vgg16");
+        if (Files.exists(cached)) return cached;
+        throw new Main.UserException("no weights: pass --weights FILE (a .pth, .caffemodel or .safetensors VGG16), set G2M_WEIGHTS, "
+                + "or run 'g2m-engine fetch vgg16' once to download torchvision's VGG16 into " + cached.getParent());
+    }
+
+    static List<Path> listImages(Path input) {
+        if (Files.isDirectory(input)) {
+            try (Stream<Path> s = Files.list(input)) {
+                List<Path> l = s.filter(Files::isRegularFile).filter(MapsJob::looksLikeImage).sorted().toList();
+                if (l.isEmpty()) {
+                    throw new Main.UserException(input + " holds no pictures (looked for ." + String.join(", .", IMAGE_EXTENSIONS.stream().sorted().toList()) + ")");
+                }
+                return l;
+            } catch (IOException e) {
+                throw new Main.UserException("cannot list " + input + ": " + AtomicFiles.describe(e));
+            }
+        }
+        if (!Files.exists(input)) throw new Main.UserException("no such file or folder: " + input);
+        return List.of(input);
+    }
+
+    private static boolean looksLikeImage(Path p) {
+        String n = p.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot > 0 && IMAGE_EXTENSIONS.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
+    }
+
+    private static List<String> readLabels(Path f) {
+        try {
+            return Files.readAllLines(f, StandardCharsets.UTF_8).stream().map(String::strip).toList();
+        } catch (IOException e) {
+            throw new Main.UserException("cannot read labels " + f + ": " + AtomicFiles.describe(e));
+        }
+    }
+
+    private static ObjectNode failure(Path p, String why) {
+        ObjectNode f = JSON.createObjectNode();
+        f.put("file", p.toString());
+        f.put("error", why);
+        return f;
+    }
+
+    private void writeJson(Path target, ObjectNode node) {
+        byte[] bytes;
+        try {
+            bytes = JSON.writeValueAsBytes(node);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        AtomicFiles.write(target, true, ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+
+    private interface Parse<T> {
+        T get();
+    }
+
+    private static <T> T parse(Parse<T> p) {
+        try {
+            return p.get();
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException(e.getMessage());
+        }
+    }
+
+    /** A progress bar on stderr for more than a few images: one updating line on a terminal, a line per 10% otherwise. */
+    static final class Progress {
+        private final PrintWriter err;
+        private final int total;
+        private final boolean show;
+        private final boolean tty = System.console() != null;
+        private final long start = System.nanoTime();
+        private int done;
+        private int lastDecile = -1;
+
+        Progress(PrintWriter err, int total) {
+            this.err = err;
+            this.total = total;
+            this.show = total > 3;
+        }
+
+        void step() {
+            done++;
+            if (!show) return;
+            double el = (System.nanoTime() - start) / 1e9;
+            double rate = done / Math.max(el, 1e-9);
+            int eta = (int) Math.round((total - done) / Math.max(rate, 1e-9));
+            int width = 30;
+            int fill = (int) ((long) width * done / total);
+            String line = String.format(Locale.ROOT, "[%s%s] %d/%d images, %.2f images/s, ETA %d s",
+                    "=".repeat(fill), " ".repeat(width - fill), done, total, rate, eta);
+            if (tty) {
+                err.print("\r" + line);
+                err.flush();
+            } else {
+                int decile = 10 * done / total;
+                if (decile != lastDecile) {
+                    lastDecile = decile;
+                    err.println(line);
+                }
+            }
+        }
+
+        void done() {
+            if (show && tty) err.println();
+        }
+    }
+}
