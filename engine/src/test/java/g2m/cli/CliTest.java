@@ -112,6 +112,22 @@ class CliTest {
     }
 
     @Test
+    void benchPrintsOneJsonLine() throws Exception {
+        Result r = run("bench", "--weights", fixture("tiny_vgg16_zip.pth"), "--layer", "conv5_1,pool4", "--batch", "2",
+                "--size", "64", "--seconds", "0", "--min-runs", "3", "--warmup", "1");
+        assertEquals(0, r.code, r.err);
+        assertEquals(1, r.out.strip().lines().count(), r.out);
+        var j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out);
+        for (String k : new String[] {"device", "layer", "batch", "methods", "images_per_s", "maps_per_s", "p50_ms", "p99_ms", "peak_rss_mb"}) {
+            assertTrue(j.has(k), k + " in " + r.out);
+        }
+        assertEquals(3, j.get("runs").asInt());
+        // maps/s = images/s x methods x taps
+        assertEquals(j.get("images_per_s").asDouble() * 8, j.get("maps_per_s").asDouble(), 0.05 * j.get("maps_per_s").asDouble());
+        assertEquals(2, run("bench", "--layer", "conv6_1").code);
+    }
+
+    @Test
     void fetchWithoutNetworkFailsFastAndClearly() throws IOException {
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
