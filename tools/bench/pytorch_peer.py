@@ -9,6 +9,7 @@ Full-size VGG16 (seeded random weights, no download), 224x224 inputs, maps at on
 Prints one JSON line per (mode, batch): images/s and ms per batch.
 
 Run with Debian's python3-torch:  /usr/bin/python3 tools/bench/pytorch_peer.py --threads 2 --batch 1 8
+Side by side with the engine (same weights, same inputs, ratios): tools/bench/compare.py
 """
 import argparse
 import json
@@ -99,6 +100,25 @@ def reference(x, convs, fcs, tap):
     return out
 
 
+def measure(mode, x, convs, fcs, tap, seconds):
+    """Median time of fn(x) over repeated runs after one warm-up; on a GPU each run is synchronized."""
+    fn = fused if mode == "fused" else reference
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    fn(x, convs, fcs, tap)  # warm-up
+    sync()
+    times = []
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end or len(times) < 3:
+        t0 = time.perf_counter()
+        fn(x, convs, fcs, tap)
+        sync()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    med = times[len(times) // 2]
+    return {"mode": mode, "tap": tap, "batch": x.shape[0], "runs": len(times), "median_ms": round(med * 1e3, 2),
+            "images_per_s": round(x.shape[0] / med, 2)}
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
@@ -106,25 +126,19 @@ def main():
     p.add_argument("--tap", default="conv5_1")
     p.add_argument("--modes", nargs="+", default=["fused", "reference"])
     p.add_argument("--seconds", type=float, default=20.0, help="time budget per (mode, batch)")
+    p.add_argument("--device", default="cpu")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
     convs, fcs = weights()
+    convs = [(w.detach().to(dev).requires_grad_(), b.detach().to(dev).requires_grad_()) for w, b in convs]
+    fcs = [(w.detach().to(dev).requires_grad_(), b.detach().to(dev).requires_grad_()) for w, b in fcs]
     for mode in args.modes:
-        fn = fused if mode == "fused" else reference
         for b in args.batch:
-            x = torch.randn(b, 3, 224, 224, generator=torch.Generator().manual_seed(1))
-            fn(x, convs, fcs, args.tap)  # warm-up
-            times = []
-            t_end = time.perf_counter() + args.seconds
-            while time.perf_counter() < t_end or len(times) < 3:
-                t0 = time.perf_counter()
-                fn(x, convs, fcs, args.tap)
-                times.append(time.perf_counter() - t0)
-            times.sort()
-            med = times[len(times) // 2]
-            print(json.dumps({"peer": "pytorch-" + torch.__version__, "mode": mode, "tap": args.tap, "batch": b,
-                              "threads": args.threads, "runs": len(times), "median_ms": round(med * 1e3, 1),
-                              "images_per_s": round(b / med, 2)}), flush=True)
+            x = torch.randn(b, 3, 224, 224, generator=torch.Generator().manual_seed(1)).to(dev)
+            res = measure(mode, x, convs, fcs, args.tap, args.seconds)
+            res.update(peer="pytorch-" + torch.__version__, device=args.device, threads=args.threads)
+            print(json.dumps(res), flush=True)
 
 
 if __name__ == "__main__":

@@ -45,11 +45,15 @@ public class MapLatencyBenchmark {
     @Param({"0"})
     public int threads;
 
+    /** Input side in pixels (224 as the spec's preprocessing gives; smaller only for smoke runs). */
+    @Param({"224"})
+    public int size;
+
     private NetFixture fixture;
 
     @Setup(Level.Trial)
     public void setUp() {
-        fixture = new NetFixture(device, threads, methods, tap, batch);
+        fixture = new NetFixture(device, threads, methods, tap, batch, size);
     }
 
     @TearDown(Level.Trial)

@@ -54,6 +54,10 @@ public class MapThroughputBenchmark {
     @Param({"0"})
     public int threads;
 
+    /** Input side in pixels (224 as the spec's preprocessing gives; smaller only for smoke runs). */
+    @Param({"224"})
+    public int size;
+
     private NetFixture fixture;
 
     /** images/s and maps/s next to the ops (= batches) per second. */
@@ -72,7 +76,7 @@ public class MapThroughputBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        fixture = new NetFixture(device, threads, methods, tap, batch);
+        fixture = new NetFixture(device, threads, methods, tap, batch, size);
     }
 
     @TearDown(Level.Trial)

@@ -22,17 +22,17 @@ import java.util.SplittableRandom;
  */
 public final class NetFixture implements AutoCloseable {
     public static final long WEIGHT_SEED = 7;
-    public static final int SIZE = 224;
-
     public final int batch;
+    public final int size;
     public final List<Tap> taps;
     public final List<MapMethod> methods;
     private final float[] input;
     private final Backend backend;
     private final Vgg16Net net;
 
-    public NetFixture(String device, int threads, String methodsParam, String tapParam, int batch) {
+    public NetFixture(String device, int threads, String methodsParam, String tapParam, int batch, int size) {
         this.batch = batch;
+        this.size = size;
         this.methods = methods(methodsParam);
         this.taps = Tap.parseList(tapParam.replace('+', ','));
         try {
@@ -49,7 +49,7 @@ public final class NetFixture implements AutoCloseable {
             if (n == null) backend.close();
         }
         this.net = n;
-        this.input = new float[batch * 3 * SIZE * SIZE];
+        this.input = new float[batch * 3 * size * size];
         SplittableRandom r = new SplittableRandom(1);
         for (int i = 0; i < input.length; i++) input[i] = (float) (r.nextDouble() * 4 - 2);
         System.gc(); // the host-side copy of the weights is garbage now; keep it out of -prof gc's numbers
@@ -62,7 +62,7 @@ public final class NetFixture implements AutoCloseable {
 
     /** One op: ONE forward and ONE backward pass of the whole batch, every map at every tap. */
     public BatchMaps run() {
-        return net.run(input, batch, SIZE, SIZE, null, taps, methods);
+        return net.run(input, batch, size, size, null, taps, methods);
     }
 
     public int mapsPerOp() {

@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.jar.JarFile;
+import java.util.jar.Manifest;
 
 /**
  * The jar's entry point, compiled for Java 8 so that {@code java -jar g2m-engine.jar} works
@@ -15,18 +17,24 @@ import java.util.List;
  * machines). On Java 21+ it calls the CLI directly; otherwise it looks for a JDK 21+
  * ($G2M_JAVA_HOME, $JAVA_HOME, then the usual install folders) and runs the CLI there, or
  * explains in one line what to install.
+ *
+ * <p>The class it hands over to is the manifest's {@code G2M-Main-Class} (the benchmarks jar names
+ * JMH's main there), else the CLI.
  */
 public final class Launcher {
     static final int MIN_FEATURE = 21;
     static final String CLI = "g2m.cli.Main";
+    static final String MAIN_ATTRIBUTE = "G2M-Main-Class";
 
     private Launcher() {}
 
     public static void main(String[] args) throws Exception {
         int running = feature(System.getProperty("java.specification.version"));
+        File jar = new File(Launcher.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        String target = mainClass(jar);
         if (running >= MIN_FEATURE) {
             try {
-                Class.forName(CLI).getMethod("main", String[].class).invoke(null, (Object) args);
+                Class.forName(target).getMethod("main", String[].class).invoke(null, (Object) args);
             } catch (InvocationTargetException e) {
                 Throwable t = e.getCause();
                 System.err.println("g2m-engine: internal error: " + t);
@@ -45,11 +53,23 @@ public final class Launcher {
         cmd.add(java);
         cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("-cp");
-        cmd.add(new File(Launcher.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getPath());
-        cmd.add(CLI);
+        cmd.add(jar.getPath());
+        cmd.add(target);
         cmd.addAll(Arrays.asList(args));
         Process p = new ProcessBuilder(cmd).inheritIO().start();
         System.exit(p.waitFor());
+    }
+
+    /** The manifest's G2M-Main-Class of the jar we run from, else the CLI (also when not run from a jar). */
+    static String mainClass(File jar) {
+        if (!jar.isFile()) return CLI;
+        try (JarFile jf = new JarFile(jar)) {
+            Manifest m = jf.getManifest();
+            String v = m == null ? null : m.getMainAttributes().getValue(MAIN_ATTRIBUTE);
+            return v == null || v.trim().isEmpty() ? CLI : v.trim();
+        } catch (IOException e) {
+            return CLI;
+        }
     }
 
     /** "1.8" -> 8, "17" -> 17, "25" -> 25; unparsable -> 0. */

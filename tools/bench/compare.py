@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Engine vs PyTorch, side by side, in one run on one machine: the same full-size VGG16 (seeded
+random weights, written once as a torchvision-named .pth that the engine converts and caches),
+the same preprocessed 224x224 inputs (a float32 .npy both read), maps at one tap.
+
+For each batch size it runs, back to back:
+  engine     java -jar engine/target/g2m-engine.jar bench --weights W --input-file X (ONE JSON line)
+  fused      PyTorch: one forward, two backward passes (g1, g2), the four G2M maps
+  reference  PyTorch as the original G2M script does it: 4 forwards, 5 backwards per image
+and prints every JSON line, then a Markdown table of images/s and the engine/peer ratios.
+
+    mvn -B -ntp -q package -DskipTests
+    /usr/bin/python3 tools/bench/compare.py --threads 2 --batch 1 8 --seconds 20        # CPU
+    python3 tools/bench/compare.py --device cuda --batch 1 64 --modes fused             # a GPU host
+
+Needs torch (Debian's python3-torch on CPU) and numpy; the work files (about 1 GB: the .pth and the
+engine's converted copy) go to --work (default: $G2M_BENCH_WORK or /tmp/g2m-bench).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytorch_peer as peer  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+WEIGHT_SEED = 0
+
+
+def write_weights(path):
+    """peer.weights() under torchvision's names, so the engine's converter reads the very same tensors."""
+    if os.path.exists(path):
+        return
+    convs, fcs = peer.weights(WEIGHT_SEED)
+    sd, i = {}, 0
+    for v in peer.CFG:
+        if v == 'M':
+            i += 1
+            continue
+        w, b = convs.pop(0)
+        sd[f"features.{i}.weight"], sd[f"features.{i}.bias"] = w.detach(), b.detach()
+        i += 2  # conv, relu
+    for k, (w, b) in zip((0, 3, 6), fcs):
+        sd[f"classifier.{k}.weight"], sd[f"classifier.{k}.bias"] = w.detach(), b.detach()
+    torch.save(sd, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+def write_input(path, batch, size):
+    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(1)).numpy().astype('<f4')
+    np.save(path, x)
+    return x
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for both (default: all cores)")
+    p.add_argument("--batch", type=int, nargs="+", default=[1, 8])
+    p.add_argument("--tap", default="conv5_1")
+    p.add_argument("--modes", nargs="+", default=["fused", "reference"], choices=["fused", "reference"])
+    p.add_argument("--seconds", type=float, default=20.0, help="time budget per (runner, batch)")
+    p.add_argument("--jar", default=os.path.join(ROOT, "engine", "target", "g2m-engine.jar"))
+    p.add_argument("--java", default="java")
+    p.add_argument("--work", default=os.environ.get("G2M_BENCH_WORK", "/tmp/g2m-bench"))
+    args = p.parse_args()
+    if not os.path.exists(args.jar):
+        sys.exit(f"compare.py: {args.jar} is missing; build it first: mvn -B -ntp -q package -DskipTests")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("compare.py: --device cuda, but this PyTorch sees no GPU")
+    os.makedirs(args.work, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    weights = os.path.join(args.work, f"vgg16-random-seed{WEIGHT_SEED}.pth")
+    write_weights(weights)
+    env = dict(os.environ, G2M_CACHE=os.path.join(args.work, "cache"))
+
+    dev = torch.device(args.device)
+    convs, fcs = peer.weights(WEIGHT_SEED)
+    convs = [(w.detach().to(dev).requires_grad_(), b.detach().to(dev).requires_grad_()) for w, b in convs]
+    fcs = [(w.detach().to(dev).requires_grad_(), b.detach().to(dev).requires_grad_()) for w, b in fcs]
+    rows = []
+    for b in args.batch:
+        xfile = os.path.join(args.work, f"input_{b}x3x224x224.npy")
+        x = torch.from_numpy(write_input(xfile, b, 224)).to(dev)
+        cmd = [args.java, "-jar", args.jar, "bench", "--device", args.device, "--threads", str(args.threads),
+               "--layer", args.tap, "--weights", weights, "--input-file", xfile, "--seconds", str(args.seconds),
+               "--min-runs", "3"]
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"compare.py: the engine failed ({' '.join(cmd)}):\n{r.stderr.strip()}")
+        eng = json.loads(r.stdout.strip().splitlines()[-1])
+        print(json.dumps(dict(eng, runner="engine")), flush=True)
+        row = {"batch": b, "engine": eng["images_per_s"]}
+        for mode in args.modes:
+            res = peer.measure(mode, x, convs, fcs, args.tap, args.seconds)
+            res.update(runner="pytorch-" + torch.__version__, device=args.device, threads=args.threads)
+            print(json.dumps(res), flush=True)
+            row[mode] = res["images_per_s"]
+        rows.append(row)
+
+    where = torch.cuda.get_device_name(0) if args.device == "cuda" else f"{cpu_name()}, {args.threads} threads"
+    print()
+    print(f"{datetime.date.today()}, {where}; VGG16 random weights, 224x224, all four G2M maps at {args.tap}; "
+          f"images/s from the median run; PyTorch {torch.__version__}")
+    head = "| batch | engine |"
+    line = "|---|---|"
+    for mode in args.modes:
+        name = "PyTorch fused" if mode == "fused" else "PyTorch as G2M script"
+        head += f" {name} | engine / {mode} |"
+        line += "---|---|"
+    print(head)
+    print(line)
+    for row in rows:
+        s = f"| {row['batch']} | {row['engine']:.2f} |"
+        for mode in args.modes:
+            s += f" {row[mode]:.2f} | **{row['engine'] / row[mode]:.2f}x** |"
+        print(s)
+
+
+if __name__ == "__main__":
+    main()
