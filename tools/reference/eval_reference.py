@@ -18,12 +18,15 @@ Sources followed (read, not copied):
 Files (engine/src/test/resources/eval/):
   picture.png          synthetic RGB picture, W=300 H=200 (shapes, gradient, mild grain)
   resized256.png       PIL's picture.resize((256, 256), BILINEAR) = torchvision Resize((256, 256))
+  resized256.rs_down.png  the same resize of ../images/rs_down_src.png (500x375, both axes shrink:
+                       the typical ILSVRC picture) and resized256.tall.png of its 180x375 left part
+                       (one axis grows, one shrinks)
   tencrop.safetensors  crops [10,3] (x, y, flipped) in TenCrop order; for the PyTorch
                        preprocessing of resized256.png: input_sub = input[:, :, ::8, ::8]
                        [10,3,28,28] and input_sum [10,3] (F64, sum over each crop and channel)
   maps.safetensors     map.<n> [10,n,n] (n = 14, 28, 56) per-crop maps in TenCrop order;
                        up_src [2,5,7] and up [2,33,50] (align-corners upsample of a non-square,
-                       non-224 case); canvas.14, canvas.56 [256,256] (float32, as layercam_loc's
+                       non-224 case); canvas.<n> [256,256] (float32, as layercam_loc's
                        torch code sums them); (canvas.14 resized bicubic
                        float32 to 150x100 then min-max normalised: maxbox scoremap.6)
   heat.<n>.png         8-bit gray 300x200: clamp, /(max+1e-8), x255, np.uint8, INTER_CUBIC to 300x200
@@ -228,7 +231,7 @@ def normalize_scoremap(cam):
 def wsol_boxes(scoremap, thresholds):
     """compute_bboxes_from_scoremaps(multi_contour_eval=True)."""
     h, w = scoremap.shape
-    img = (scoremap.astype(np.float64) * 255).astype(np.uint8)
+    img = (scoremap.astype(np.float32) * 255).astype(np.uint8)     # float32 product, as wsolevaluation's float32 maps
     out = []
     for t in thresholds:
         _, b = cv2.threshold(img, int(t * np.max(img)), 255, cv2.THRESH_BINARY)
@@ -260,6 +263,9 @@ def main():
     Image.fromarray(pic).save(os.path.join(OUT, 'picture.png'), optimize=True)
     r256 = np.asarray(Image.fromarray(pic).resize((RESIZE, RESIZE), Image.BILINEAR))
     Image.fromarray(r256).save(os.path.join(OUT, 'resized256.png'), optimize=True)
+    src = Image.open(os.path.join(OUT, '..', 'images', 'rs_down_src.png')).convert('RGB')
+    src.resize((RESIZE, RESIZE), Image.BILINEAR).save(os.path.join(OUT, 'resized256.rs_down.png'), optimize=True)
+    src.crop((0, 0, 180, 375)).resize((RESIZE, RESIZE), Image.BILINEAR).save(os.path.join(OUT, 'resized256.tall.png'), optimize=True)
 
     # step 1: ten-crop
     crops = ten_crop(r256)
@@ -279,7 +285,7 @@ def main():
     tensors['up_src'] = torch.from_numpy(up_src)
     tensors['up'] = torch.from_numpy(upsample(up_src, 33, 50))
     canvases = {n: canvas(m) for n, m in maps.items()}
-    for n in (14, 56):
+    for n in (14, 28, 56):
         tensors['canvas.%d' % n] = torch.from_numpy(canvases[n])
     sm14 = normalize_scoremap(cv2.resize(canvases[14], (150, 100), interpolation=cv2.INTER_CUBIC))
     write_safetensors(os.path.join(OUT, 'maps.safetensors'), tensors)
