@@ -36,7 +36,17 @@ Files (engine/src/test/resources/eval/):
                        accuracy cases; MaxBoxAccV2 per-image hits and final numbers
   maxbox.safetensors   scoremap.<i> (F32 [h,w]) for the MaxBoxAccV2 images
   outcomes.safetensors logits [37,10,12] of the synthetic outcome set (boxes.json "outcomes")
+  tinyset/             a small generated ILSVRC-layout dataset: val.txt (<file> <class>), images/
+                       (PNG and JPEG pictures of several sizes, one object or two each on a textured
+                       background), boxes/<stem>.xml (PASCAL VOC, the objects' exact boxes)
+  e2e.json             the whole protocol on tinyset with the tiny fixture network (float64 network,
+                       float32 maps as the engine's, taps conv5_1 and conv3_3, the four G2M methods):
+                       per image Top-5 and per (tap, method) the box, best IoU and MaxBoxAccV2 hits;
+                       the table's counts
   manifest.txt         library versions
+
+    /usr/bin/python3 tools/reference/eval_reference.py --synthetic-set DIR N [W H]
+writes N pictures (JPEG, default 500x375) in the same layout to DIR, for timing runs.
 """
 import json
 import os
@@ -253,6 +263,138 @@ def percent(count, n):
     return "%d.%02d" % (k // 100, k % 100)
 
 
+# ------------------------------------------------------------------------------- end to end
+
+TINY_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'weights-converter', 'src', 'test',
+                            'resources', 'fixtures', 'tiny_vgg16_expected.safetensors')
+E2E_TAPS = ['conv5_1', 'conv3_3']
+E2E_METHODS = ['layercam', 'sgl-g1', 'sgl-g2', 'dgl']
+TAP_SIDE = {'conv5_1': 14, 'conv3_3': 56}
+
+
+def synthetic_picture(rng, w, h, objects):
+    """A textured background with filled ellipses; returns the picture and the objects' inclusive boxes."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    base = rng.uniform(60, 190, 3)
+    img = base + 40 * np.sin(xx[..., None] / rng.uniform(7, 19) + rng.uniform(0, 6, 3)) * np.cos(yy[..., None] / rng.uniform(9, 23))
+    img += rng.normal(scale=6, size=img.shape)
+    boxes = []
+    for _ in range(objects):
+        rx, ry = rng.uniform(0.12, 0.3) * w, rng.uniform(0.12, 0.3) * h
+        cx, cy = rng.uniform(rx, w - rx), rng.uniform(ry, h - ry)
+        inside = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1
+        img[inside] = rng.uniform(0, 255, 3) + rng.normal(scale=4, size=(int(inside.sum()), 3))
+        ys, xs = np.nonzero(inside)
+        boxes.append([int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())])
+    return np.clip(np.round(img), 0, 255).astype(np.uint8), boxes
+
+
+def voc_xml(stem, w, h, boxes):
+    objs = ''.join('  <object>\n    <name>n%08d</name>\n    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n'
+                   '    <difficult>0</difficult>\n    <bndbox>\n      <xmin>%d</xmin>\n      <ymin>%d</ymin>\n'
+                   '      <xmax>%d</xmax>\n      <ymax>%d</ymax>\n    </bndbox>\n  </object>\n' % (k, b[0], b[1], b[2], b[3])
+                   for k, b in enumerate(boxes))
+    return ('<annotation>\n  <folder>val</folder>\n  <filename>%s</filename>\n  <source>\n    <database>synthetic</database>\n'
+            '  </source>\n  <size>\n    <width>%d</width>\n    <height>%d</height>\n    <depth>3</depth>\n  </size>\n'
+            '  <segmented>0</segmented>\n%s</annotation>\n' % (stem, w, h, objs))
+
+
+def write_set(root, specs, seed, classes):
+    """specs: (file name, w, h, objects). Writes val.txt, images/, boxes/; returns [(name, label, boxes)]."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(os.path.join(root, 'images'), exist_ok=True)
+    os.makedirs(os.path.join(root, 'boxes'), exist_ok=True)
+    out = []
+    lines = []
+    for i, (name, w, h, objects) in enumerate(specs):
+        pic, boxes = synthetic_picture(rng, w, h, objects)
+        im = Image.fromarray(pic)
+        if name.lower().endswith('.jpg') or name.lower().endswith('.jpeg'):
+            im.save(os.path.join(root, 'images', name), quality=90)
+        else:
+            im.save(os.path.join(root, 'images', name), optimize=True)
+        stem = os.path.splitext(name)[0]
+        with open(os.path.join(root, 'boxes', stem + '.xml'), 'w') as f:
+            f.write(voc_xml(stem, w, h, boxes))
+        label = (3 * i + 1) % classes
+        lines.append('%s %d\n' % (name, label))
+        out.append((name, label, boxes))
+    with open(os.path.join(root, 'val.txt'), 'w') as f:
+        f.writelines(lines)
+    return out
+
+
+def e2e(doc):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('g2m_reference', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'g2m_reference.py'))
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    W64 = ref.to64(ref.read_safetensors(TINY_WEIGHTS))
+    classes = W64['fc8.bias'].shape[0]
+    root = os.path.join(OUT, 'tinyset')
+    specs = [('synth_0001.png', 160, 120, 1), ('synth_0002.png', 120, 180, 1), ('synth_0003.jpg', 300, 140, 2),
+             ('synth_0004.png', 256, 256, 1), ('synth_0005.png', 100, 100, 1), ('synth_0006.png', 224, 200, 2)]
+    items = write_set(root, specs, 23, classes)
+    thresholds = list(np.arange(0, 1, 0.01))
+    images = []
+    counts = {(t, m): {'top1_loc': 0, 'top5_loc': 0, 'gt_known_loc': 0, 'top1_cls': 0, 'top5_cls': 0, 'iou_sum': 0.0,
+                       'maxbox': {lv: np.zeros(100, dtype=np.int64) for lv in (30, 50, 70)}} for t in E2E_TAPS for m in E2E_METHODS}
+    for name, label, gts in items:
+        pic = np.asarray(Image.open(os.path.join(root, 'images', name)).convert('RGB'))
+        H, W_ = pic.shape[:2]
+        r256 = np.asarray(Image.fromarray(pic).resize((RESIZE, RESIZE), Image.BILINEAR))
+        x = np.stack([((c.astype(np.float32) / 255 - np.array(MEAN, np.float32)) / np.array(STD, np.float32)).transpose(2, 0, 1)
+                      for c in ten_crop(r256)]).astype(np.float32)
+        z, _, taps = ref.gradients(W64, torch.from_numpy(x).to(torch.float64), cls=[label] * 10)
+        s = z.to(torch.float32).sum(dim=0)
+        top5 = [int(v) for v in torch.sort(-s)[1][:5]]
+        entry = {'name': name, 'label': label, 'top5': top5, 'maps': {}}
+        for t in E2E_TAPS:
+            A, g1, g2 = taps[t]
+            for m in E2E_METHODS:
+                maps = ref.compute_map(m, A, g1, g2).to(torch.float32).numpy()
+                cv = canvas(maps)
+                hm = heat(cv.copy(), W_, H)
+                mask = grabcut(pic, hm) if TAP_SIDE[t] >= 56 else hm
+                _, box = layercam_box(mask)
+                res = [bb_iou(g, box) for g in gts]
+                iou = max(r[0] for r in res)
+                sm = normalize_scoremap(cv2.resize(cv, (W_, H), interpolation=cv2.INTER_CUBIC))
+                bxs = wsol_boxes(sm, thresholds)
+                best = [max(voc_iou(b, g) for b in bs for g in gts) for bs in bxs]
+                hits = {str(lv): [k for k in range(100) if best[k] >= lv / 100] for lv in (30, 50, 70)}
+                entry['maps']['%s/%s' % (t, m)] = {'box': box, 'iou': iou, 'hits': hits, 'best_iou': best}
+                c = counts[(t, m)]
+                c['top1_cls'] += top5[0] == label
+                c['top5_cls'] += label in top5
+                c['iou_sum'] += iou
+                if iou >= 0.5:
+                    c['gt_known_loc'] += 1
+                    c['top1_loc'] += top5[0] == label
+                    c['top5_loc'] += label in top5
+                for lv in (30, 50, 70):
+                    c['maxbox'][lv][hits[str(lv)]] += 1
+        images.append(entry)
+    n = len(items)
+    table = []
+    for t in E2E_TAPS:
+        for m in E2E_METHODS:
+            c = counts[(t, m)]
+            accs = [float((c['maxbox'][lv] * 100. / float(n)).max()) for lv in (30, 50, 70)]
+            table.append({'layer': t, 'method': m, 'images': n,
+                          'counts': {k: int(c[k]) for k in ('top1_loc', 'top5_loc', 'gt_known_loc', 'top1_cls', 'top5_cls')},
+                          'percent': {k: percent(int(c[k]), n) for k in ('top1_loc', 'top5_loc', 'gt_known_loc', 'top1_cls', 'top5_cls')},
+                          'mean_iou': c['iou_sum'] / float(n), 'max_box_acc': accs, 'maxboxacc_v2': float(np.average(accs))})
+    with open(os.path.join(OUT, 'e2e.json'), 'w') as f:
+        json.dump({'taps': E2E_TAPS, 'methods': E2E_METHODS, 'images': images, 'table': table}, f, separators=(',', ':'))
+        f.write('\n')
+
+
+def synthetic_set(root, n, w, h):
+    specs = [('synth_%05d.jpg' % (i + 1), w, h, 1 + i % 2) for i in range(n)]
+    write_set(root, specs, 31, 1000)
+
+
 # ------------------------------------------------------------------------------- main
 
 def main():
@@ -446,6 +588,7 @@ def main():
     with open(os.path.join(OUT, 'boxes.json'), 'w') as f:
         json.dump(doc, f, separators=(',', ':'))
         f.write('\n')
+    e2e(doc)
     import PIL
     with open(os.path.join(OUT, 'manifest.txt'), 'w') as f:
         f.write('written by tools/reference/eval_reference.py\n')
@@ -454,4 +597,7 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == '--synthetic-set':
+        synthetic_set(sys.argv[2], int(sys.argv[3]), *(int(v) for v in sys.argv[4:6]) if len(sys.argv) > 4 else (500, 375))
+    else:
+        main()

@@ -18,7 +18,7 @@ import java.io.PrintWriter;
                 "Main job: g2m-engine --layer conv5_1 --weights vgg16.safetensors --input pictures/ --output out/",
                 "Writes <stem>_<method>.png overlays (with --raw also .npy maps) and summary.json.",
                 "Exit codes: 0 ok, 2 bad input or usage, 3 some pictures failed (the rest were written), 1 internal error."},
-        subcommands = {ConvertCommand.class, InspectCommand.class, FetchCommand.class, BenchCommand.class,
+        subcommands = {ConvertCommand.class, InspectCommand.class, FetchCommand.class, BenchCommand.class, EvalCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
     public static final int EXIT_USER_ERROR = 2;

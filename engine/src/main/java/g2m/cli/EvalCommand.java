@@ -1,0 +1,365 @@
+package g2m.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import g2m.api.G2mEngine;
+import g2m.backend.Backend;
+import g2m.backend.Backends;
+import g2m.eval.Dataset;
+import g2m.eval.EvalCheckpoint;
+import g2m.eval.EvalException;
+import g2m.eval.EvalReport;
+import g2m.eval.EvalRunner;
+import g2m.eval.ImageRecord;
+import g2m.maps.MapMethod;
+import g2m.net.BatchMaps;
+import g2m.net.RandomVgg16;
+import g2m.net.Tap;
+import g2m.net.Vgg16Net;
+import g2m.weights.AtomicFiles;
+import g2m.weights.Preprocessing;
+import g2m.weights.fetch.WeightsFetcher;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"WSOL evaluation with the layercam_loc protocol (the seed's table): ten crops of the picture resized to 256x256, "
+                + "maps for the ground-truth class from ONE forward and ONE backward pass per batch for every layer and method, "
+                + "boxes from the summed crop maps (GrabCut on 56x56-and-finer taps), IoU >= 0.5 against the ground-truth boxes.",
+                "Prints the table; writes results.md, results.csv, results.json (and with --save-boxes boxes.csv and maps/*.png) "
+                        + "into --output, with a checkpoint that lets an interrupted run continue where it stopped.",
+                "Exit codes: 0 ok, 2 bad input or usage, 3 some pictures were skipped (listed in results.json), 1 internal error."})
+final class EvalCommand implements Callable<Integer> {
+    @Option(names = "--weights", paramLabel = "FILE",
+            description = "VGG16 weights (any format 'convert' reads); default: $G2M_WEIGHTS, then the 'fetch vgg16' cache")
+    Path weights;
+
+    @Option(names = "--images", paramLabel = "DIR", description = "ILSVRC2012 validation pictures (with --labels and --boxes)")
+    Path images;
+
+    @Option(names = "--labels", paramLabel = "FILE", description = "one '<file name> <class index>' line per picture (Caffe's val.txt)")
+    Path labels;
+
+    @Option(names = "--boxes", paramLabel = "DIR", description = "one PASCAL-VOC XML per picture, <stem>.xml (the ILSVRC2012 validation boxes)")
+    Path boxes;
+
+    @Option(names = "--cub", paramLabel = "DIR",
+            description = "instead of the three above: a CUB-200-2011 folder (images.txt, image_class_labels.txt, bounding_boxes.txt, images/)")
+    Path cub;
+
+    @Option(names = "--split", paramLabel = "test|train|all", defaultValue = "test", description = "CUB split (default: ${DEFAULT-VALUE})")
+    String split;
+
+    @Option(names = "--layers", paramLabel = "TAP[,TAP…]", defaultValue = "conv5_1", description = "taps, all from one pass (default: ${DEFAULT-VALUE})")
+    String layers;
+
+    @Option(names = "--methods", paramLabel = "M[,M…]", defaultValue = "layercam,sgl-g1,sgl-g2,dgl", description = "(default: ${DEFAULT-VALUE})")
+    String methods;
+
+    @Option(names = "--output", paramLabel = "DIR", defaultValue = "g2m-eval", description = "results and checkpoint (default: ${DEFAULT-VALUE})")
+    Path output;
+
+    @Option(names = "--grabcut", paramLabel = "auto|on|off", defaultValue = "auto",
+            description = "GrabCut refinement: auto = taps at 56x56 or finer, as the protocol (default: ${DEFAULT-VALUE})")
+    String grabcut;
+
+    @Option(names = "--save-boxes", description = "also write boxes.csv and maps/<stem>_<layer>_<method>.png (the uint8 map each box was taken from)")
+    boolean saveBoxes;
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "only the first N pictures (0 = all; a later run without it continues)")
+    int limit;
+
+    @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto", description = "(default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads for the network, 0 = all cores (default: ${DEFAULT-VALUE})")
+    int threads;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "pictures per network pass, ten crops each (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "0",
+            description = "threads that decode pictures and run the per-map steps alongside the network, 0 = cores (default: ${DEFAULT-VALUE})")
+    int workers;
+
+    @Option(names = "--force", description = "start over: delete this command's files (checkpoint, results, boxes.csv, maps/) in --output first")
+    boolean force;
+
+    @Option(names = "--random-weights", paramLabel = "SEED", hidden = true,
+            description = "timing only: full-size VGG16 with seeded random weights instead of --weights (the accuracies mean nothing)")
+    Long randomWeights;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public Integer call() {
+        try {
+            return evaluate();
+        } catch (EvalException | IllegalArgumentException e) {
+            throw new Main.UserException(e.getMessage());
+        }
+    }
+
+    private int evaluate() {
+        var out = spec.commandLine().getOut();
+        var err = spec.commandLine().getErr();
+        List<Tap> taps = Tap.parseList(layers);
+        List<MapMethod> ms = MapMethod.parseList(methods);
+        EvalRunner.GrabCut gc = EvalRunner.GrabCut.parse(grabcut);
+        Backends.normalize(device);
+        if (batch < 1) throw new Main.UserException("--batch must be at least 1, got " + batch);
+        if (limit < 0) throw new Main.UserException("--limit must be 0 (all) or more, got " + limit);
+        if (workers < 0) throw new Main.UserException("--workers must be 0 (one per core) or more, got " + workers);
+        int nWorkers = workers > 0 ? workers : Runtime.getRuntime().availableProcessors();
+        Dataset data = dataset();
+        prepareOutput();
+
+        long t0 = System.nanoTime();
+        try (Net net = openNet()) {
+            ObjectNode settings = settings(net, data, taps, ms, gc);
+            EvalRunner.Config cfg = new EvalRunner.Config(taps, ms, gc, saveBoxes, batch, nWorkers, limit);
+            double startup = (System.nanoTime() - t0) / 1e9;
+            ProgressListener progress = new ProgressListener(err, output);
+            EvalRunner.Session s = EvalRunner.run(data, net, cfg, settings, output, progress);
+            progress.done();
+            EvalReport report = EvalReport.fromCheckpoint(output.resolve(EvalCheckpoint.FILE), taps, ms, limit, saveBoxes);
+            ObjectNode run = JSON.createObjectNode();
+            run.put("device", net.device());
+            run.put("batch", batch);
+            run.put("workers", nWorkers);
+            run.put("resumed_from", s.resumedFrom());
+            run.put("images_this_run", s.evaluated());
+            run.put("startup_seconds", round(startup));
+            run.put("seconds", round(s.seconds()));
+            run.put("seconds_per_image", s.evaluated() > 0 ? round(s.seconds() / s.evaluated()) : 0);
+            report.write(output, settings, describe(data), run);
+            out.print(report.table());
+            out.printf(Locale.ROOT, "%d image(s) evaluated (%d this run, %.2f s/image on %s)%s; results in %s%n",
+                    report.evaluated(), s.evaluated(), s.evaluated() > 0 ? s.seconds() / s.evaluated() : 0.0, net.device(),
+                    report.skipped().isEmpty() ? "" : ", " + report.skipped().size() + " skipped", output.resolve(EvalReport.MD));
+            if (!report.skipped().isEmpty()) {
+                err.println("g2m-engine: " + report.skipped().size() + " picture(s) skipped (listed in " + output.resolve(EvalReport.JSON_FILE) + ")");
+                return MapsJob.EXIT_SOME_FAILED;
+            }
+            return 0;
+        }
+    }
+
+    private String describe(Dataset data) {
+        return data.samples().size() + (limit > 0 && limit < data.samples().size() ? " (first " + limit + " evaluated)" : "") + " listed in "
+                + data.source() + (randomWeights != null ? "; RANDOM weights (timing only)" : "");
+    }
+
+    private Dataset dataset() {
+        if (cub != null) {
+            if (images != null || labels != null || boxes != null) throw new Main.UserException("--cub replaces --images, --labels and --boxes; give one or the other");
+            return Dataset.cub(cub, split);
+        }
+        if (images == null || labels == null || boxes == null) {
+            throw new Main.UserException("give --images DIR --labels FILE --boxes DIR (ILSVRC2012 validation layout), or --cub DIR");
+        }
+        return Dataset.ilsvrc(labels, images, boxes);
+    }
+
+    /** Refuses to mix with someone else's files; with --force removes this command's own outputs. */
+    private void prepareOutput() {
+        if (Files.exists(output) && !Files.isDirectory(output)) throw new Main.UserException("--output " + output + " is a file, not a folder");
+        Path cp = output.resolve(EvalCheckpoint.FILE);
+        Path maps = output.resolve(EvalRunner.MAPS_DIR);
+        if (force) {
+            try {
+                Files.deleteIfExists(cp);
+                for (String f : EvalReport.FILES) Files.deleteIfExists(output.resolve(f));
+                if (Files.isDirectory(maps)) {
+                    try (Stream<Path> s = Files.list(maps)) {
+                        for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".png")).toList()) Files.delete(p);
+                    }
+                }
+            } catch (IOException e) {
+                throw new Main.UserException("cannot clear " + output + ": " + AtomicFiles.describe(e));
+            }
+            return;
+        }
+        if (Files.exists(cp)) return;                       // same settings: continue; others: refused by the checkpoint
+        for (String f : EvalReport.FILES) {
+            if (Files.exists(output.resolve(f))) {
+                throw new Main.UserException(output.resolve(f) + " exists but there is no checkpoint to continue from; use --force to start over or another --output");
+            }
+        }
+        if (Files.isDirectory(maps)) throw new Main.UserException(maps + " exists but there is no checkpoint; use --force or another --output");
+    }
+
+    private ObjectNode settings(Net net, Dataset data, List<Tap> taps, List<MapMethod> ms, EvalRunner.GrabCut gc) {
+        ObjectNode s = JSON.createObjectNode();
+        s.put("protocol", "layercam_loc-tencrop/1");
+        s.put("weights", net.fingerprint());
+        s.put("preprocessing", net.preprocessing().toString());
+        s.put("classes", net.numClasses());
+        s.put("dataset", data.kind());
+        s.put("images", data.samples().size());
+        s.put("dataset_sha256", data.fingerprint());
+        ArrayNode l = s.putArray("layers");
+        taps.forEach(t -> l.add(t.id));
+        ArrayNode m = s.putArray("methods");
+        ms.forEach(x -> m.add(x.id));
+        s.put("grabcut", gc.name().toLowerCase(Locale.ROOT));
+        s.put("save_boxes", saveBoxes);
+        s.put("device", net.device().split("[ (]", 2)[0]);
+        return s;
+    }
+
+    /** The network for the runner, with what identifies its weights. */
+    private interface Net extends EvalRunner.Network, AutoCloseable {
+        String device();
+
+        String fingerprint();
+
+        @Override
+        void close();
+    }
+
+    private Net openNet() {
+        if (randomWeights != null) {
+            if (weights != null) throw new Main.UserException("--random-weights replaces --weights; give one");
+            Backend b = Backends.open(device, threads);
+            Vgg16Net n;
+            try {
+                n = new Vgg16Net(b, RandomVgg16.create(randomWeights));
+            } catch (RuntimeException | Error e) {
+                b.close();
+                throw e;
+            }
+            return new Net() {
+                public Preprocessing preprocessing() {
+                    return Preprocessing.PYTORCH;
+                }
+
+                public int numClasses() {
+                    return n.numClasses();
+                }
+
+                public BatchMaps run(float[] x, int count, int h, int w, int[] classes, List<Tap> t, List<MapMethod> m) {
+                    return n.run(x, count, h, w, classes, t, m);
+                }
+
+                public String device() {
+                    return b.description();
+                }
+
+                public String fingerprint() {
+                    return "random-vgg16:" + randomWeights;
+                }
+
+                public void close() {
+                    n.close();
+                    b.close();
+                }
+            };
+        }
+        Path w = resolveWeights();
+        String sha = sha256(w);
+        G2mEngine e = G2mEngine.open(w, new G2mEngine.Options(device, threads, Math.max(1, batch) * 10, WeightsFetcher.defaultCache()));
+        return new Net() {
+            public Preprocessing preprocessing() {
+                return e.preprocessing();
+            }
+
+            public int numClasses() {
+                return e.numClasses();
+            }
+
+            public BatchMaps run(float[] x, int count, int h, int wd, int[] classes, List<Tap> t, List<MapMethod> m) {
+                return e.maps(x, count, h, wd, classes, t, m);
+            }
+
+            public String device() {
+                return e.device();
+            }
+
+            public String fingerprint() {
+                return "sha256:" + sha;
+            }
+
+            public void close() {
+                e.close();
+            }
+        };
+    }
+
+    private Path resolveWeights() {
+        if (weights != null) {
+            if (!Files.isRegularFile(weights)) throw new Main.UserException("--weights " + weights + ": no such file");
+            return weights;
+        }
+        String env = System.getenv("G2M_WEIGHTS");
+        if (env != null && !env.isBlank()) return Path.of(env);
+        Path cached = WeightsFetcher.cachedFile(WeightsFetcher.defaultCache(), "vgg16");
+        if (Files.exists(cached)) return cached;
+        throw new Main.UserException("no weights: pass --weights FILE, set G2M_WEIGHTS, or run 'g2m-engine fetch vgg16' once");
+    }
+
+    private static String sha256(Path f) {
+        try (InputStream in = Files.newInputStream(f)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 20];
+            int n;
+            while ((n = in.read(buf)) > 0) md.update(buf, 0, n);
+            return HexFormat.of().formatHex(md.digest());
+        } catch (IOException e) {
+            throw new Main.UserException("cannot read " + f + ": " + AtomicFiles.describe(e));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+
+    /** The progress bar (MapsJob's) and a line when a run continues a checkpoint. */
+    private static final class ProgressListener implements EvalRunner.Listener {
+        private final java.io.PrintWriter err;
+        private final Path output;
+        private MapsJob.Progress bar;
+
+        ProgressListener(java.io.PrintWriter err, Path output) {
+            this.err = err;
+            this.output = output;
+        }
+
+        @Override
+        public void started(int alreadyDone, int toDo) {
+            if (alreadyDone > 0) {
+                err.println("g2m-engine: continuing " + output.resolve(EvalCheckpoint.FILE) + ": " + alreadyDone + " picture(s) already done, "
+                        + toDo + " to go");
+            }
+            bar = new MapsJob.Progress(err, toDo);
+        }
+
+        @Override
+        public void imageDone(ImageRecord r) {
+            if (!r.ok()) err.println("g2m-engine: skipped " + r.name() + ": " + r.error());
+            bar.step();
+        }
+
+        void done() {
+            if (bar != null) bar.done();
+        }
+    }
+}

@@ -1,0 +1,315 @@
+package g2m.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import g2m.eval.Box;
+import g2m.eval.BoxExtractor;
+import g2m.image.ImageLoader;
+import g2m.image.LoadedImage;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static g2m.cli.CliTest.fixture;
+import static g2m.cli.CliTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code eval} end to end on the generated ILSVRC-layout set of tools/reference/eval_reference.py
+ * (six pictures with known boxes and labels, the tiny fixture network): the numbers against the
+ * reference's own run of the whole protocol (e2e.json), resuming, settings mismatches and bad inputs.
+ */
+class EvalCliTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String WEIGHTS = "tiny_vgg16_zip.pth";     // the reference used these tensors with PyTorch preprocessing
+
+    @TempDir
+    Path dir;
+    Path set;
+
+    static Path resource(String name) {
+        try {
+            return Path.of(EvalCliTest.class.getResource("/eval/" + name).toURI());
+        } catch (URISyntaxException | NullPointerException e) {
+            throw new AssertionError("missing test resource /eval/" + name, e);
+        }
+    }
+
+    @BeforeEach
+    void copySet() throws IOException {
+        set = dir.resolve("set");
+        Path src = resource("tinyset");
+        try (Stream<Path> s = Files.walk(src)) {
+            for (Path p : s.toList()) {
+                Path t = set.resolve(src.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(t);
+                else Files.copy(p, t);
+            }
+        }
+    }
+
+    String[] args(Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("eval", "--weights", fixture(WEIGHTS), "--images", set.resolve("images").toString(),
+                "--labels", set.resolve("val.txt").toString(), "--boxes", set.resolve("boxes").toString(), "--output", out.toString(),
+                "--device", "cpu", "--workers", "2"));
+        a.addAll(List.of(extra));
+        return a.toArray(String[]::new);
+    }
+
+    static String read(Path p) throws IOException {
+        return Files.readString(p, StandardCharsets.UTF_8);
+    }
+
+    /** results.json without the timing of the run that wrote it. */
+    static JsonNode results(Path out) throws IOException {
+        var o = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(out.resolve("results.json").toFile());
+        o.remove("run");
+        return o;
+    }
+
+    /**
+     * Against the reference's run of the whole protocol (float64 network; float32 maps here): Top-5
+     * per picture exactly; per (picture, layer, method) the box exactly and its IoU to 1e-12, the
+     * MaxBoxAccV2 hits exactly; the table and MaxBoxAccV2 exactly. Also: every saved map gives back its box.
+     */
+    @Test
+    void matchesTheReferenceEndToEnd() throws IOException {
+        Path out = dir.resolve("out");
+        CliTest.Result r = run(args(out, "--layers", "conv5_1,conv3_3", "--save-boxes"));
+        assertEquals(0, r.code(), r.err());
+        JsonNode ref = JSON.readTree(resource("e2e.json").toFile());
+        assertTrue(r.out().contains("| conv3_3  | layercam   | 16.67    | 33.33    | 50.00        |"), r.out());
+
+        // per picture: checkpoint records hold the Top-5 and, per (layer, method), box, IoU and hits
+        List<String> lines = Files.readAllLines(out.resolve("checkpoint.jsonl"));
+        assertEquals(1 + ref.get("images").size(), lines.size());
+        List<String> keys = new ArrayList<>();
+        for (JsonNode t : ref.get("taps")) for (JsonNode m : ref.get("methods")) keys.add(t.asText() + "/" + m.asText());
+        for (int i = 0; i < ref.get("images").size(); i++) {
+            JsonNode want = ref.get("images").get(i);
+            JsonNode got = JSON.readTree(lines.get(i + 1));
+            assertEquals(want.get("name"), got.get("name"));
+            assertEquals(want.get("top5"), got.get("top5"), want.get("name").asText());
+            for (int k = 0; k < keys.size(); k++) {
+                JsonNode w = want.get("maps").get(keys.get(k));
+                JsonNode g = got.get("r").get(k);
+                String what = want.get("name").asText() + " " + keys.get(k);
+                for (int c = 0; c < 4; c++) assertEquals(w.get("box").get(c).intValue(), g.get(c).intValue(), what + " box");
+                assertEquals(w.get("iou").doubleValue(), g.get(4).doubleValue(), 1e-12, what + " iou");
+                for (int l = 0; l < 3; l++) {
+                    long lo = g.get(5 + 2 * l).longValue(), hi = g.get(6 + 2 * l).longValue();
+                    List<Integer> on = new ArrayList<>();
+                    for (int t = 0; t < 100; t++) if (((t < 64 ? lo >>> t : hi >>> (t - 64)) & 1) != 0) on.add(t);
+                    List<Integer> exp = new ArrayList<>();
+                    for (JsonNode v : w.get("hits").get(String.valueOf(new int[] {30, 50, 70}[l]))) exp.add(v.intValue());
+                    assertEquals(exp, on, what + " MaxBoxAccV2 hits");
+                }
+            }
+        }
+        // the table: counts and percentages exactly, MaxBoxAccV2 and mean IoU
+        JsonNode res = results(out).get("results");
+        assertEquals(ref.get("table").size(), res.size());
+        for (int k = 0; k < res.size(); k++) {
+            JsonNode w = ref.get("table").get(k), g = res.get(k);
+            assertEquals(w.get("layer"), g.get("layer"));
+            assertEquals(w.get("method"), g.get("method"));
+            assertEquals(w.get("counts"), g.get("counts"));
+            assertEquals(w.get("percent"), g.get("percent"));
+            assertEquals(w.get("mean_iou").doubleValue(), g.get("mean_iou").doubleValue(), 1e-12);
+            assertEquals(w.get("maxboxacc_v2").doubleValue(), g.get("maxboxacc_v2").get("value").doubleValue(), 1e-12);
+        }
+        List<String> csv = Files.readAllLines(out.resolve("results.csv"));
+        assertEquals("layer,method,top1_loc,top5_loc,gt_known_loc,top1_cls,top5_cls,mean_iou,maxboxacc_v2", csv.get(0));
+        assertEquals("conv3_3,layercam,16.67,33.33,50.00,16.67,66.67,0.5047,61.11", csv.get(5));
+        assertTrue(read(out.resolve("results.md")).contains("| Layers   | Method     | Top1 loc | Top5 loc | GT-Known loc |"));
+
+        // boxes.csv, and each saved map (original size) gives back its box: anyone can audit a box
+        List<String> boxes = Files.readAllLines(out.resolve("boxes.csv"));
+        assertEquals("image,layer,method,x1,y1,x2,y2,iou", boxes.get(0));
+        assertEquals(1 + 6 * 8, boxes.size());
+        for (String row : boxes.subList(1, boxes.size())) {
+            String[] f = row.split(",");
+            String stem = f[0].substring(0, f[0].lastIndexOf('.'));
+            LoadedImage png = ImageLoader.load(out.resolve("maps").resolve(stem + "_" + f[1] + "_" + f[2] + ".png"));
+            LoadedImage pic = ImageLoader.load(set.resolve("images").resolve(f[0]));
+            assertEquals(pic.width(), png.width());
+            assertEquals(pic.height(), png.height());
+            byte[] rgb = png.rgb();
+            byte[] gray = new byte[png.width() * png.height()];
+            for (int i = 0; i < gray.length; i++) gray[i] = rgb[3 * i];
+            Box b = BoxExtractor.box(gray, png.width(), png.height());
+            assertEquals(new Box(Integer.parseInt(f[3]), Integer.parseInt(f[4]), Integer.parseInt(f[5]), Integer.parseInt(f[6])), b, row);
+            if (f[1].equals("conv3_3")) {          // GrabCut: the saved map is its 0/255 mask
+                for (byte v : gray) assertTrue(v == 0 || v == (byte) 255, row);
+            }
+        }
+    }
+
+    /** --limit, then a second run continues; a run killed mid-line continues too; both end as an uninterrupted run. */
+    @Test
+    void resumesToTheSameResults() throws IOException {
+        Path whole = dir.resolve("whole");
+        assertEquals(0, run(args(whole)).code());
+        Path parts = dir.resolve("parts");
+        CliTest.Result first = run(args(parts, "--limit", "2"));
+        assertEquals(0, first.code(), first.err());
+        assertTrue(first.out().contains("2 image(s) evaluated"), first.out());
+        assertEquals(3, Files.readAllLines(parts.resolve("checkpoint.jsonl")).size());
+        CliTest.Result second = run(args(parts, "--limit", "4"));
+        assertEquals(0, second.code(), second.err());
+        assertTrue(second.err().contains("2 picture(s) already done, 2 to go"), second.err());
+        // a kill while appending: a partial last line
+        Files.writeString(parts.resolve("checkpoint.jsonl"), "{\"i\":4,\"name\":\"synth_00", StandardOpenOption.APPEND);
+        CliTest.Result third = run(args(parts));
+        assertEquals(0, third.code(), third.err());
+        assertTrue(third.err().contains("4 picture(s) already done, 2 to go"), third.err());
+        assertEquals(read(whole.resolve("results.md")), read(parts.resolve("results.md")));
+        assertEquals(read(whole.resolve("results.csv")), read(parts.resolve("results.csv")));
+        assertEquals(results(whole), results(parts));
+        assertEquals(read(whole.resolve("checkpoint.jsonl")), read(parts.resolve("checkpoint.jsonl")));
+        // nothing left to do: the results are rewritten the same
+        CliTest.Result again = run(args(parts));
+        assertEquals(0, again.code(), again.err());
+        assertEquals(read(whole.resolve("results.csv")), read(parts.resolve("results.csv")));
+    }
+
+    @Test
+    void refusesACheckpointOfOtherSettingsUnlessForced() throws IOException {
+        Path out = dir.resolve("out");
+        assertEquals(0, run(args(out, "--limit", "1")).code());
+        CliTest.Result other = run(args(out, "--limit", "1", "--methods", "layercam"));
+        assertEquals(2, other.code());
+        assertTrue(other.oneLineError().contains("other settings (methods:"), other.err());
+        CliTest.Result forced = run(args(out, "--limit", "1", "--methods", "layercam", "--force"));
+        assertEquals(0, forced.code(), forced.err());
+        assertEquals(2, Files.readAllLines(out.resolve("results.csv")).size());
+
+        Path foreign = Files.createDirectories(dir.resolve("foreign"));
+        Files.writeString(foreign.resolve("results.md"), "someone's notes");
+        CliTest.Result r = run(args(foreign, "--limit", "1"));
+        assertEquals(2, r.code());
+        assertTrue(r.oneLineError().contains("no checkpoint"), r.err());
+        assertEquals("someone's notes", read(foreign.resolve("results.md")));
+    }
+
+    /** A picture that cannot be read and one with a malformed XML: reported, skipped, the rest evaluated, exit 3. */
+    @Test
+    void skipsUnreadablePicturesAndBadXml() throws IOException {
+        Files.writeString(set.resolve("images/synth_0002.png"), "not a png");
+        Files.writeString(set.resolve("boxes/synth_0005.xml"), "<annotation><object><bndbox><xmin>3</xmin>");
+        Path out = dir.resolve("out");
+        CliTest.Result r = run(args(out));
+        assertEquals(3, r.code(), r.err());
+        assertTrue(r.err().contains("skipped synth_0002.png"), r.err());
+        assertTrue(r.err().contains("skipped synth_0005.png") && r.err().contains("not well-formed XML"), r.err());
+        assertTrue(r.out().contains("4 image(s) evaluated") && r.out().contains("2 skipped"), r.out());
+        JsonNode j = results(out);
+        assertEquals(4, j.get("images").intValue());
+        assertEquals(2, j.get("skipped").size());
+        assertFalse(r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void badDatasetsAreOneLineErrors() throws IOException {
+        Path out = dir.resolve("out");
+        // an image without its XML
+        Files.delete(set.resolve("boxes/synth_0003.xml"));
+        CliTest.Result r = run(args(out));
+        assertEquals(2, r.code());
+        assertTrue(r.oneLineError().contains("no box file") && r.err().contains("synth_0003.jpg"), r.err());
+        Files.writeString(set.resolve("boxes/synth_0003.xml"), "<annotation/>");
+        // class index out of range (the tiny network has 10 classes)
+        Path labels = set.resolve("val.txt");
+        String orig = read(labels);
+        Files.writeString(labels, orig.replaceFirst("synth_0001.png 1", "synth_0001.png 10"));
+        r = run(args(out));
+        assertEquals(2, r.code());
+        assertTrue(r.oneLineError().contains("class 10 is outside 0..9"), r.err());
+        // a malformed labels line
+        Files.writeString(labels, orig + "synth_0007.png\n");
+        r = run(args(out));
+        assertEquals(2, r.code());
+        assertTrue(r.oneLineError().contains("line 7: expected '<file name> <class index>'"), r.err());
+        // a listed picture that is not there
+        Files.writeString(labels, orig + "synth_0007.png 3\n");
+        r = run(args(out));
+        assertEquals(2, r.code());
+        assertTrue(r.oneLineError().contains("1 of the 7 images listed") && r.err().contains("synth_0007.png"), r.err());
+        // no labels file; an unknown layer; a bad --grabcut
+        Files.delete(labels);
+        r = run(args(out));
+        assertEquals(2, r.code());
+        assertTrue(r.oneLineError().contains("no such file"), r.err());
+        Files.writeString(labels, orig);
+        r = run(args(out, "--layers", "conv5_0"));
+        assertEquals(2, r.code());
+        assertTrue(r.oneLineError().contains("unknown layer 'conv5_0'"), r.err());
+        r = run(args(out, "--grabcut", "sometimes"));
+        assertEquals(2, r.code());
+        assertTrue(r.oneLineError().contains("--grabcut must be auto, on or off"), r.err());
+        // an empty XML (no object) is a skip, not a stop
+        r = run(args(out));
+        assertEquals(3, r.code(), r.err());
+        assertTrue(r.err().contains("synth_0003.xml holds no <object>"), r.err());
+    }
+
+    /** CUB-200-2011's layout: the test split (train_test_split.txt), 1-based classes, x y w h boxes. */
+    @Test
+    void readsTheCubLayout() throws IOException {
+        Path cub = Files.createDirectories(dir.resolve("CUB_200_2011"));
+        Path imgs = Files.createDirectories(cub.resolve("images/001.Some_bird"));
+        StringBuilder images = new StringBuilder(), labels = new StringBuilder(), boxes = new StringBuilder(), split = new StringBuilder();
+        String[] names = {"synth_0001.png", "synth_0004.png", "synth_0005.png"};
+        int[][] xywh = {{40, 30, 50, 40}, {100, 60, 80, 120}, {10, 20, 30, 40}};
+        for (int i = 0; i < names.length; i++) {
+            Files.copy(set.resolve("images").resolve(names[i]), imgs.resolve(names[i]));
+            images.append(i + 1).append(" 001.Some_bird/").append(names[i]).append('\n');
+            labels.append(i + 1).append(' ').append(i + 1).append('\n');
+            boxes.append(i + 1).append(' ').append(xywh[i][0]).append(".0 ").append(xywh[i][1]).append(".0 ").append(xywh[i][2]).append(".0 ").append(xywh[i][3]).append(".0\n");
+            split.append(i + 1).append(i == 1 ? " 1" : " 0").append('\n');
+        }
+        Files.writeString(cub.resolve("images.txt"), images);
+        Files.writeString(cub.resolve("image_class_labels.txt"), labels);
+        Files.writeString(cub.resolve("bounding_boxes.txt"), boxes);
+        Files.writeString(cub.resolve("train_test_split.txt"), split);
+        Path out = dir.resolve("cubout");
+        CliTest.Result r = run("eval", "--weights", fixture(WEIGHTS), "--cub", cub.toString(), "--output", out.toString(), "--device", "cpu",
+                "--save-boxes");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("2 image(s) evaluated"), r.out());
+        List<String> rows = Files.readAllLines(out.resolve("boxes.csv"));
+        assertEquals(1 + 2 * 4, rows.size());
+        assertTrue(rows.get(1).startsWith("001.Some_bird/synth_0001.png,conv5_1,layercam,"), rows.get(1));
+        assertTrue(Files.exists(out.resolve("maps/001.Some_bird_synth_0005_conv5_1_dgl.png")));
+        // the IoU is against [x, y, x + w, y + h]: recompute one
+        String[] f = rows.get(1).split(",");
+        double iou = g2m.eval.Iou.layercam(new Box(40, 30, 90, 70),
+                new Box(Integer.parseInt(f[3]), Integer.parseInt(f[4]), Integer.parseInt(f[5]), Integer.parseInt(f[6])))[0];
+        assertEquals(iou, Double.parseDouble(f[7]), 1e-6);
+
+        r = run("eval", "--weights", fixture(WEIGHTS), "--cub", cub.toString(), "--labels", set.resolve("val.txt").toString(), "--output", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.oneLineError().contains("--cub replaces"), r.err());
+    }
+
+    @Test
+    void helpListsTheOptions() {
+        CliTest.Result r = run("eval", "--help");
+        assertEquals(0, r.code());
+        for (String o : List.of("--images", "--labels", "--boxes", "--cub", "--layers", "--methods", "--output", "--save-boxes", "--limit", "--grabcut", "--device")) {
+            assertTrue(r.out().contains(o), o + " in " + r.out());
+        }
+    }
+}
