@@ -150,8 +150,10 @@ final class EvalCommand implements Callable<Integer> {
             run.put("seconds_per_image", s.evaluated() > 0 ? round(s.seconds() / s.evaluated()) : 0);
             report.write(output, settings, describe(data), run);
             out.print(report.table());
-            out.printf(Locale.ROOT, "%d image(s) evaluated (%d this run, %.2f s/image on %s)%s; results in %s%n",
-                    report.evaluated(), s.evaluated(), s.evaluated() > 0 ? s.seconds() / s.evaluated() : 0.0, net.device(),
+            String thisRun = s.evaluated() > 0
+                    ? String.format(Locale.ROOT, "%d this run, %.2f s/image on %s", s.evaluated(), s.seconds() / s.evaluated(), net.device())
+                    : "all from the checkpoint";
+            out.printf(Locale.ROOT, "%d image(s) evaluated (%s)%s; results in %s%n", report.evaluated(), thisRun,
                     report.skipped().isEmpty() ? "" : ", " + report.skipped().size() + " skipped", output.resolve(EvalReport.MD));
             if (!report.skipped().isEmpty()) {
                 err.println("g2m-engine: " + report.skipped().size() + " picture(s) skipped (listed in " + output.resolve(EvalReport.JSON_FILE) + ")");
