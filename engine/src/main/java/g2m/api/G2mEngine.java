@@ -107,6 +107,11 @@ public final class G2mEngine implements AutoCloseable {
         return backend.description();
     }
 
+    /** The backend's kind: "cpu" or "cuda". */
+    public String backendName() {
+        return backend.name();
+    }
+
     /** Maps for network input that is already preprocessed: [n, 3, h, w]; classes null = top-1 each. */
     public synchronized BatchMaps maps(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
         return net.run(input, n, h, w, classes, taps, methods);

@@ -222,13 +222,15 @@ final class EvalCommand implements Callable<Integer> {
         ms.forEach(x -> m.add(x.id));
         s.put("grabcut", gc.name().toLowerCase(Locale.ROOT));
         s.put("save_boxes", saveBoxes);
-        s.put("device", net.device().split("[ (]", 2)[0]);
+        s.put("device", net.backendName());     // cpu and cuda round differently; threads and batch do not matter
         return s;
     }
 
     /** The network for the runner, with what identifies its weights. */
     private interface Net extends EvalRunner.Network, AutoCloseable {
         String device();
+
+        String backendName();
 
         String fingerprint();
 
@@ -264,6 +266,10 @@ final class EvalCommand implements Callable<Integer> {
                     return b.description();
                 }
 
+                public String backendName() {
+                    return b.name();
+                }
+
                 public String fingerprint() {
                     return "random-vgg16:" + randomWeights;
                 }
@@ -292,6 +298,10 @@ final class EvalCommand implements Callable<Integer> {
 
             public String device() {
                 return e.device();
+            }
+
+            public String backendName() {
+                return e.backendName();
             }
 
             public String fingerprint() {

@@ -130,6 +130,9 @@ class EvalCliTest {
             assertEquals(w.get("mean_iou").doubleValue(), g.get("mean_iou").doubleValue(), 1e-12);
             assertEquals(w.get("maxboxacc_v2").doubleValue(), g.get("maxboxacc_v2").get("value").doubleValue(), 1e-12);
         }
+        assertEquals("cpu", results(out).get("settings").get("device").asText());
+        assertEquals(List.of("conv5_1", "conv3_3"), List.of(results(out).get("settings").get("layers").get(0).asText(),
+                results(out).get("settings").get("layers").get(1).asText()));
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
         assertEquals("layer,method,top1_loc,top5_loc,gt_known_loc,top1_cls,top5_cls,mean_iou,maxboxacc_v2", csv.get(0));
         assertEquals("conv3_3,layercam,16.67,33.33,50.00,16.67,66.67,0.5047,61.11", csv.get(5));
