@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Goldens for the engine's g2m.eval.protocol tests: each step of the layercam_loc WSOL protocol
+"""Goldens for the engine's g2m.eval tests: each step of the layercam_loc WSOL protocol
 and of MaxBoxAccV2, done the way the two reference codes do it (PIL, torch, numpy, OpenCV-Python).
 
     /usr/bin/python3 tools/reference/eval_reference.py      # (re)writes engine/src/test/resources/eval/
@@ -39,8 +39,8 @@ Files (engine/src/test/resources/eval/):
   tinyset/             a small generated ILSVRC-layout dataset: val.txt (<file> <class>), images/
                        (PNG and JPEG pictures of several sizes, one object or two each on a textured
                        background), boxes/<stem>.xml (PASCAL VOC, the objects' exact boxes)
-  e2e.json             the whole protocol on tinyset with the tiny fixture network (float64 network,
-                       float32 maps as the engine's, taps conv5_1 and conv3_3, the four G2M methods):
+  e2e.json             the whole protocol on tinyset with the tiny fixture network (PyTorch
+                       preprocessing, float64 network, float32 maps as the engine's, taps conv5_1 and conv3_3, the four G2M methods):
                        per image Top-5 and per (tap, method) the box, best IoU and MaxBoxAccV2 hits;
                        the table's counts
   manifest.txt         library versions
