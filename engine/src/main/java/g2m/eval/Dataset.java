@@ -43,7 +43,7 @@ public record Dataset(String kind, List<Sample> samples, String source) {
             }
             int label = parseLabel(labels, i + 1, f[1], 0);
             if (!seen.add(f[0])) throw new EvalException(labels + " line " + (i + 1) + ": " + f[0] + " is listed twice");
-            Path img = images.resolve(f[0]);
+            Path img = resolve(images, f[0], labels + " line " + (i + 1));
             Path xml = boxFile(boxes, f[0]);
             if (!Files.isRegularFile(img)) missingImages.add(f[0]);
             if (xml == null) missingBoxes.add(f[0]);
@@ -59,6 +59,15 @@ public record Dataset(String kind, List<Sample> samples, String source) {
                     + " (first: " + missingBoxes.get(0) + ", expected " + stem(missingBoxes.get(0)) + ".xml)");
         }
         return new Dataset("ilsvrc", out, "labels " + labels + ", images " + images + ", boxes " + boxes);
+    }
+
+    /** {@code dir/name}, or an error naming {@code where} when the name cannot be a file name here (a NUL byte, say). */
+    private static Path resolve(Path dir, String name, String where) {
+        try {
+            return dir.resolve(name);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new EvalException(where + ": '" + abbreviate(name) + "' is not a usable file name (" + e.getReason() + ")");
+        }
     }
 
     /** {@code boxes/<name without extension>.xml}, else {@code boxes/<file stem>.xml}; null when neither exists. */
@@ -127,7 +136,7 @@ public record Dataset(String kind, List<Sample> samples, String source) {
                 }
             }
             Box box = new Box((int) d[0], (int) d[1], (int) (d[0] + d[2]), (int) (d[1] + d[3]));
-            Path img = root.resolve("images").resolve(e.getValue());
+            Path img = resolve(root.resolve("images"), e.getValue(), root.resolve("images.txt") + ", image id " + id);
             if (!Files.isRegularFile(img)) missing.add(e.getValue());
             out.add(new Sample(e.getValue(), img, label, null, List.of(box)));
         }

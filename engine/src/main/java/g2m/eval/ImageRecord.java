@@ -64,6 +64,8 @@ public record ImageRecord(int index, String name, String error, int label, int[]
         JsonNode o;
         try {
             o = JSON.readTree(line);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("not JSON: " + e.getOriginalMessage());
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("not JSON: " + e.getMessage());
         }

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * A bounded random-mutation fuzzer for the weights parsers: it mutates a valid file (byte
  * flips, truncation, duplicated or deleted spans, planted huge length fields), parses each
- * mutant and checks that only {@link WeightsException} escapes and that the bytes allocated by
+ * mutant and checks that only {@link WeightsException} (or the parser's own error type) escapes and that the bytes allocated by
  * a parse stay within {@code factor * input + slack}.
  */
 public final class FuzzSupport {
@@ -67,6 +67,12 @@ public final class FuzzSupport {
      */
     public static int fuzz(byte[] seed, Path dir, String fileName, long seedValue, int mutants, long factor,
                            long slackBytes, Consumer<Path> parser) throws IOException {
+        return fuzz(seed, dir, fileName, seedValue, mutants, factor, slackBytes, WeightsException.class, parser);
+    }
+
+    /** As above, for a parser whose own error type is {@code expected} (the engine's readers use theirs). */
+    public static int fuzz(byte[] seed, Path dir, String fileName, long seedValue, int mutants, long factor,
+                           long slackBytes, Class<? extends RuntimeException> expected, Consumer<Path> parser) throws IOException {
         Random r = new Random(seedValue);
         Path f = dir.resolve(fileName);
         int rejected = 0;
@@ -76,7 +82,12 @@ public final class FuzzSupport {
             long before = THREADS.getCurrentThreadAllocatedBytes();
             try {
                 parser.accept(f);
-            } catch (WeightsException e) {
+            } catch (RuntimeException e) {
+                if (!expected.isInstance(e)) {
+                    Path keep = dir.resolve("crash-" + i + "-" + fileName);
+                    Files.write(keep, m);
+                    fail("mutant " + i + " (kept as " + keep + ") threw " + e, e);
+                }
                 rejected++;
                 assertTrue(e.getMessage() != null && !e.getMessage().isBlank() && !e.getMessage().contains("\n"),
                         "error message must be one non-empty line, got: " + e.getMessage());
