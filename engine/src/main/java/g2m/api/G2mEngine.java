@@ -2,6 +2,7 @@ package g2m.api;
 
 import g2m.backend.Backend;
 import g2m.backend.Backends;
+import g2m.backend.Precision;
 import g2m.image.ImageLoader;
 import g2m.image.InputTensor;
 import g2m.image.LoadedImage;
@@ -37,26 +38,40 @@ import java.util.Map;
 public final class G2mEngine implements AutoCloseable {
 
     /**
-     * @param device  cpu, cuda or auto
-     * @param threads CPU threads (0 = all cores)
+     * @param device    cpu, cuda or auto
+     * @param threads   CPU threads (0 = all cores)
      * @param batchSize images per forward pass (same-size images are batched)
-     * @param cacheDir where converted weights are kept
+     * @param cacheDir  where converted weights are kept
+     * @param precision the CUDA backend's arithmetic (fp32 default; tf32, fp16, bf16 fast modes)
      */
-    public record Options(String device, int threads, int batchSize, Path cacheDir) {
+    public record Options(String device, int threads, int batchSize, Path cacheDir, Precision precision) {
+        public Options {
+            if (precision == null) precision = Precision.FP32;
+        }
+
+        /** fp32. */
+        public Options(String device, int threads, int batchSize, Path cacheDir) {
+            this(device, threads, batchSize, cacheDir, Precision.FP32);
+        }
+
         public static Options defaults() {
-            return new Options("auto", 0, 8, WeightsFetcher.defaultCache());
+            return new Options("auto", 0, 8, WeightsFetcher.defaultCache(), Precision.FP32);
         }
 
         public Options withDevice(String d) {
-            return new Options(d, threads, batchSize, cacheDir);
+            return new Options(d, threads, batchSize, cacheDir, precision);
         }
 
         public Options withBatchSize(int b) {
-            return new Options(device, threads, b, cacheDir);
+            return new Options(device, threads, b, cacheDir, precision);
         }
 
         public Options withThreads(int t) {
-            return new Options(device, t, batchSize, cacheDir);
+            return new Options(device, t, batchSize, cacheDir, precision);
+        }
+
+        public Options withPrecision(Precision p) {
+            return new Options(device, threads, batchSize, cacheDir, p);
         }
     }
 
@@ -77,11 +92,12 @@ public final class G2mEngine implements AutoCloseable {
     /** Opens weights in any format {@code convert} reads (converted once, cached by content). */
     public static G2mEngine open(Path weights, Options options) {
         if (options.batchSize() < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + options.batchSize());
-        Path file = WeightsCache.resolve(weights, options.cacheDir());
-        Checkpoint c = Safetensors.read(file);
-        Preprocessing p = Preprocessing.fromMetadata(c.metadata());
-        Backend b = Backends.open(options.device(), options.threads());
+        // the backend first: no GPU is reported in seconds, before a large weights file is read
+        Backend b = Backends.open(options.device(), options.threads(), options.precision());
         try {
+            Path file = WeightsCache.resolve(weights, options.cacheDir());
+            Checkpoint c = Safetensors.read(file);
+            Preprocessing p = Preprocessing.fromMetadata(c.metadata());
             return new G2mEngine(b, new Vgg16Net(b, c), p, c.metadata(), options);
         } catch (RuntimeException | Error e) {
             b.close();
@@ -102,7 +118,7 @@ public final class G2mEngine implements AutoCloseable {
         return net.numClasses();
     }
 
-    /** e.g. "cpu (OpenBLAS, 2 threads)". */
+    /** The backend in words, e.g. "OpenBLAS 0.3.31 … on AMD EPYC …, 2 threads" or "CUDA on NVIDIA H100 … fp32". */
     public String device() {
         return backend.description();
     }

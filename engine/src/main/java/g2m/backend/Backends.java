@@ -1,6 +1,7 @@
 package g2m.backend;
 
 import g2m.backend.cpu.CpuBackend;
+import g2m.backend.cuda.CudaBackend;
 
 import java.util.Locale;
 
@@ -18,10 +19,38 @@ public final class Backends {
         };
     }
 
+    /** {@link #open(String, int, Precision)} in fp32. */
     public static Backend open(String device, int threads) {
+        return open(device, threads, Precision.FP32);
+    }
+
+    /**
+     * @param threads   CPU threads (0 = all cores), for the CPU backend
+     * @param precision the CUDA backend's arithmetic; the CPU backend computes in fp32 only
+     * @throws BackendUnavailableException (one line) for cuda without a usable GPU
+     * @throws IllegalArgumentException    for a fast precision on the CPU
+     */
+    public static Backend open(String device, int threads, Precision precision) {
         return switch (normalize(device)) {
-            case "cuda" -> throw new BackendUnavailableException("the CUDA backend is not part of this build yet; use --device cpu");
-            default -> new CpuBackend(threads); // auto: CPU until the CUDA backend lands
+            case "cpu" -> {
+                if (precision != Precision.FP32) {
+                    throw new IllegalArgumentException("--precision " + precision.id + " needs the CUDA backend; the CPU backend computes in fp32 only");
+                }
+                yield new CpuBackend(threads);
+            }
+            case "cuda" -> CudaBackend.open(0, precision);
+            default -> {
+                try {
+                    yield CudaBackend.open(0, precision);
+                } catch (BackendUnavailableException e) {
+                    // auto: the reason goes into the CPU backend's description (summaries, bench output)
+                    String why = e.getMessage().startsWith("CUDA backend unavailable: ")
+                            ? e.getMessage().substring("CUDA backend unavailable: ".length()) : e.getMessage();
+                    String note = "auto: no usable CUDA GPU (" + why.replace(" (or use --device cpu)", "") + ")"
+                            + (precision != Precision.FP32 ? "; --precision " + precision.id + " ignored, the CPU computes in fp32" : "");
+                    yield new CpuBackend(threads, note);
+                }
+            }
         };
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import g2m.backend.Backend;
 import g2m.backend.Backends;
+import g2m.backend.Precision;
 import g2m.maps.MapMethod;
 import g2m.net.RandomVgg16;
 import g2m.net.Tap;
@@ -41,6 +42,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", paramLabel = "cpu|cuda|auto", description = "(default: ${DEFAULT-VALUE})")
     String device;
 
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|tf32|fp16|bf16",
+            description = "CUDA arithmetic (default: ${DEFAULT-VALUE}; tf32, fp16, bf16 are the fast modes)")
+    String precision;
+
     @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE})")
     int threads;
 
@@ -71,10 +76,12 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         List<Tap> taps;
         List<MapMethod> ms;
+        Precision prec;
         try {
             taps = Tap.parseList(layer);
             ms = MapMethod.parseList(methods);
-            Backends.normalize(device);
+            prec = Precision.parse(precision);
+            MapsJob.checkPrecision(Backends.normalize(device), prec);
         } catch (IllegalArgumentException e) {
             throw new Main.UserException(e.getMessage());
         }
@@ -105,9 +112,7 @@ final class BenchCommand implements Callable<Integer> {
             SplittableRandom r = new SplittableRandom(1);
             for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble() * 4 - 2);
         }
-        Checkpoint w = weights == null ? RandomVgg16.create(7)
-                : Safetensors.read(WeightsCache.resolve(weights, WeightsFetcher.defaultCache()));
-        try (Backend b = Backends.open(device, threads); Vgg16Net net = new Vgg16Net(b, w)) {
+        try (Backend b = Backends.open(device, threads, prec); Vgg16Net net = new Vgg16Net(b, openWeights())) {
             for (int i = 0; i < warmup; i++) net.run(x, batch, h, wd, null, taps, ms);
             List<Double> ms1 = new ArrayList<>();
             long end = System.nanoTime() + (long) (seconds * 1e9);
@@ -137,6 +142,11 @@ final class BenchCommand implements Callable<Integer> {
             spec.commandLine().getOut().println(o.toString());
         }
         return 0;
+    }
+
+    /** Opened after the backend, so a missing GPU is reported before a large weights file is read. */
+    private Checkpoint openWeights() {
+        return weights == null ? RandomVgg16.create(7) : Safetensors.read(WeightsCache.resolve(weights, WeightsFetcher.defaultCache()));
     }
 
     static double percentile(double[] sorted, double q) {

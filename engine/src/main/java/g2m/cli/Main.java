@@ -55,8 +55,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             return EXIT_USER_ERROR;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
-            if (ex instanceof WeightsException || ex instanceof UserException || ex instanceof g2m.image.ImageException
-                    || ex instanceof g2m.backend.BackendUnavailableException) {
+            if (isUserError(ex)) {
                 err.println("g2m-engine: " + ex.getMessage());
                 return EXIT_USER_ERROR;
             }
@@ -70,6 +69,15 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             err.println("g2m-engine: out of memory (" + e.getMessage() + "); give the JVM more with java -Xmx<size>");
             return EXIT_USER_ERROR;
         }
+    }
+
+    /**
+     * Failures the user can act on (exit 2, one line): bad input, no usable backend, GPU out of
+     * memory (the message names the batch size to lower).
+     */
+    static boolean isUserError(Throwable ex) {
+        return ex instanceof WeightsException || ex instanceof UserException || ex instanceof g2m.image.ImageException
+                || ex instanceof g2m.backend.BackendUnavailableException || ex instanceof g2m.backend.DeviceOutOfMemoryException;
     }
 
     static boolean debug() {

@@ -64,6 +64,11 @@ final class MapsJob {
         @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "images per forward pass (default: ${DEFAULT-VALUE})")
         int batch;
 
+        @Option(names = "--precision", paramLabel = "fp32|tf32|fp16|bf16", defaultValue = "fp32",
+                description = "CUDA arithmetic: fp32 (default, parity with the CPU), or the fast modes tf32, fp16, bf16 "
+                        + "(tensor cores, fp32 accumulation, looser tolerance; see the README)")
+        String precision;
+
         @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE})")
         int threads;
 
@@ -93,7 +98,9 @@ final class MapsJob {
     int run() {
         List<Tap> taps = parse(() -> Tap.parseList(o.layer));
         List<MapMethod> methods = parse(() -> MapMethod.parseList(o.methods));
-        parse(() -> g2m.backend.Backends.normalize(o.device));
+        String device = parse(() -> g2m.backend.Backends.normalize(o.device));
+        g2m.backend.Precision precision = parse(() -> g2m.backend.Precision.parse(o.precision));
+        checkPrecision(device, precision);
         if (o.batch < 1) throw new Main.UserException("--batch must be at least 1, got " + o.batch);
         if (o.input == null) throw new Main.UserException("--input is required: a picture or a folder of pictures");
         Path weights = resolveWeights();
@@ -110,15 +117,14 @@ final class MapsJob {
                         + targets.stream().filter(Files::exists).findFirst().orElseThrow().getFileName() + "); use --force to overwrite or another --output");
             }
         }
-        try {
-            Files.createDirectories(o.output);
-        } catch (IOException e) {
-            throw new Main.UserException("cannot create " + o.output + ": " + AtomicFiles.describe(e));
-        }
-
         long t0 = System.nanoTime();
-        G2mEngine.Options eo = new G2mEngine.Options(o.device, o.threads, o.batch, WeightsFetcher.defaultCache());
+        G2mEngine.Options eo = new G2mEngine.Options(o.device, o.threads, o.batch, WeightsFetcher.defaultCache(), precision);
         try (G2mEngine engine = G2mEngine.open(weights, eo)) {
+            try { // after the backend opened: --device cuda without a GPU leaves no empty output folder behind
+                Files.createDirectories(o.output);
+            } catch (IOException e) {
+                throw new Main.UserException("cannot create " + o.output + ": " + AtomicFiles.describe(e));
+            }
             if (o.targetClass != null && (o.targetClass < 0 || o.targetClass >= engine.numClasses())) {
                 throw new Main.UserException("--class " + o.targetClass + " is outside 0.." + (engine.numClasses() - 1));
             }
@@ -338,6 +344,13 @@ final class MapsJob {
 
     private interface Parse<T> {
         T get();
+    }
+
+    /** A fast precision is a CUDA feature: asking for it with --device cpu is a mistake (auto falls back and says so). */
+    static void checkPrecision(String device, g2m.backend.Precision precision) {
+        if (device.equals("cpu") && precision != g2m.backend.Precision.FP32) {
+            throw new Main.UserException("--precision " + precision.id + " needs --device cuda (or auto); the CPU backend computes in fp32 only");
+        }
     }
 
     private static <T> T parse(Parse<T> p) {

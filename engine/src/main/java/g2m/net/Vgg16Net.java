@@ -2,6 +2,7 @@ package g2m.net;
 
 import g2m.backend.Backend;
 import g2m.backend.DeviceArray;
+import g2m.backend.DeviceOutOfMemoryException;
 import g2m.maps.MapMethod;
 import g2m.weights.Checkpoint;
 import g2m.weights.Tensor;
@@ -95,6 +96,14 @@ public final class Vgg16Net implements AutoCloseable {
      * @param classes target class per image, or null for each image's top-1
      */
     public BatchMaps run(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
+        try {
+            return runBatch(input, n, h, w, classes, taps, methods);
+        } catch (DeviceOutOfMemoryException e) {
+            throw e.atBatch(n); // the message names the batch size to lower
+        }
+    }
+
+    private BatchMaps runBatch(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
         if (n < 1) throw new IllegalArgumentException("batch must hold at least one image");
         if (h < MIN_SIDE || w < MIN_SIDE) {
             throw new IllegalArgumentException("input " + h + "x" + w + " is too small: height and width must be at least " + MIN_SIDE);

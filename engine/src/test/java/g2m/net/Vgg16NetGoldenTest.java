@@ -1,5 +1,6 @@
 package g2m.net;
 
+import g2m.backend.Backend;
 import g2m.backend.cpu.CpuBackend;
 import g2m.image.ImageLoader;
 import g2m.image.InputTensor;
@@ -31,8 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * every map at every tap. Tolerance: relative error ‖out − ref‖ / ‖ref‖ ≤ 1e-4 in float32,
  * per (tap, method) over the whole batch; where the reference is exactly zero, so is ours.
  */
-class Vgg16NetGoldenTest {
-    static final double TOL = 1e-4;
+public class Vgg16NetGoldenTest {
+    public static final double TOL = 1e-4;
     static CpuBackend backend;
 
     @BeforeAll
@@ -45,7 +46,7 @@ class Vgg16NetGoldenTest {
         backend.close();
     }
 
-    static Path resource(String name) {
+    public static Path resource(String name) {
         try {
             return Path.of(Vgg16NetGoldenTest.class.getResource(name).toURI());
         } catch (URISyntaxException | NullPointerException e) {
@@ -53,11 +54,11 @@ class Vgg16NetGoldenTest {
         }
     }
 
-    static Checkpoint tinyWeights() {
+    public static Checkpoint tinyWeights() {
         return Safetensors.read(resource("/fixtures/tiny_vgg16_expected.safetensors"));
     }
 
-    static double relErr(float[] out, float[] ref) {
+    public static double relErr(float[] out, float[] ref) {
         double num = 0, den = 0;
         for (int i = 0; i < ref.length; i++) {
             double d = (double) out[i] - ref[i];
@@ -68,8 +69,17 @@ class Vgg16NetGoldenTest {
         return Math.sqrt(num / den);
     }
 
-    /** Runs one golden case (all taps and the methods it holds in one pass) and checks everything. */
+    /** Runs one golden case (all taps and the methods it holds in one pass) on the CPU and checks everything. */
     static void check(Checkpoint golden, Checkpoint weights, String prefix, String inputName, int[] classes, List<Tap> taps) {
+        check(backend, TOL, golden, weights, prefix, inputName, classes, taps);
+    }
+
+    /**
+     * The same on any backend with relative-error bound {@code tol} (the CUDA twin of this test
+     * calls it: g2m.backend.cuda.CudaGoldenTest).
+     */
+    public static void check(Backend backend, double tol, Checkpoint golden, Checkpoint weights, String prefix, String inputName,
+                             int[] classes, List<Tap> taps) {
         Map<String, Tensor> g = golden.tensors();
         Tensor in = g.get(inputName);
         long[] s = in.shape();
@@ -79,7 +89,8 @@ class Vgg16NetGoldenTest {
         }
         try (Vgg16Net net = new Vgg16Net(backend, weights)) {
             BatchMaps r = net.run(in.toFloats(), (int) s[0], (int) s[2], (int) s[3], classes, taps, methods);
-            assertTrue(relErr(r.logits(), g.get(prefix + "logits").toFloats()) <= TOL, "logits");
+            double le = relErr(r.logits(), g.get(prefix + "logits").toFloats());
+            assertTrue(le <= tol, prefix + "logits: rel err " + le + " > " + tol);
             float[] cls = g.get(prefix + "class").toFloats();
             for (int i = 0; i < cls.length; i++) assertEquals((int) cls[i], r.targetClasses()[i], "target class of image " + i);
             int checked = 0;
@@ -89,7 +100,7 @@ class Vgg16NetGoldenTest {
                     if (ref == null) continue;
                     float[] out = r.maps().get(t).get(m);
                     double e = relErr(out, ref.toFloats());
-                    assertTrue(e <= TOL, prefix + t.id + "/" + m.id + ": rel err " + e + " > " + TOL);
+                    assertTrue(e <= tol, prefix + t.id + "/" + m.id + ": rel err " + e + " > " + tol);
                     for (float v : out) assertTrue(Float.isFinite(v), "finite");
                     checked++;
                 }
@@ -117,11 +128,16 @@ class Vgg16NetGoldenTest {
     @Test
     void deadTapsGiveZeroNotNaN() {
         Checkpoint golden = Safetensors.read(resource("/golden/maps_dead.safetensors"));
+        check(golden, deadWeights(golden), "", "input", null, List.of(Tap.values()));
+    }
+
+    /** The fixture weights with the dead case's overrides (conv5_2 zero, biases −1000) substituted. */
+    public static Checkpoint deadWeights(Checkpoint golden) {
         Map<String, Tensor> w = new LinkedHashMap<>(tinyWeights().tensors());
         golden.tensors().forEach((k, v) -> {
             if (k.startsWith("override.")) w.put(k.substring("override.".length()), v.renamed(k.substring("override.".length()), v.shape()));
         });
-        check(golden, new Checkpoint(w, Map.of()), "", "input", null, List.of(Tap.values()));
+        return new Checkpoint(w, Map.of());
     }
 
     @Test

@@ -65,6 +65,7 @@ public final class CpuBackend implements Backend {
     /** Heap scratch for the chunked loops, per thread. */
     private final ThreadLocal<Im2col.Scratch> scratch = ThreadLocal.withInitial(Im2col.Scratch::new);
     private volatile boolean closed;
+    private final String note;
     int tileColumns = TILE_COLUMNS;
 
     /** All available processors. */
@@ -77,6 +78,14 @@ public final class CpuBackend implements Backend {
      * @throws BackendUnavailableException if OpenBLAS cannot be loaded on this platform
      */
     public CpuBackend(int threads) {
+        this(threads, null);
+    }
+
+    /**
+     * @param note appended to {@link #description()}, e.g. why {@code --device auto} chose the CPU; null for none
+     */
+    public CpuBackend(int threads, String note) {
+        this.note = note;
         if (threads < 0) throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
         loadNatives();
         this.threads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
@@ -112,7 +121,7 @@ public final class CpuBackend implements Backend {
     @Override
     public String description() {
         return openblas_nolapack.OPENBLAS_VERSION.trim() + " on " + cpuModel() + ", " + threads + " thread"
-                + (threads == 1 ? "" : "s");
+                + (threads == 1 ? "" : "s") + (note == null ? "" : "; " + note);
     }
 
     private static String cpuModel() {

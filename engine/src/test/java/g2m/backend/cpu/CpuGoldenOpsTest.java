@@ -1,5 +1,6 @@
 package g2m.backend.cpu;
 
+import g2m.backend.Backend;
 import g2m.backend.DeviceArray;
 import g2m.weights.Checkpoint;
 import g2m.weights.Tensor;
@@ -31,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * name; relative error ≤ 1e-5 ({@link Naive#TOLERANCE}), max-pool exactly (ties included).
  * Skipped when the file has not been generated.
  */
-class CpuGoldenOpsTest {
+public class CpuGoldenOpsTest {
     static CpuBackend be;
 
     @BeforeAll
@@ -45,7 +46,7 @@ class CpuGoldenOpsTest {
     }
 
     /** -Dg2m.golden.ops=FILE, else golden/ops.safetensors on the test classpath, else under src/test/resources. */
-    static Path goldenFile() {
+    public static Path goldenFile() {
         String prop = System.getProperty("g2m.golden.ops");
         if (prop != null) return Path.of(prop);
         URL url = CpuGoldenOpsTest.class.getResource("/golden/ops.safetensors");
@@ -61,6 +62,14 @@ class CpuGoldenOpsTest {
 
     @TestFactory
     List<DynamicTest> everyOpMatchesPyTorch() {
+        return opTests(be);
+    }
+
+    /**
+     * One dynamic test per op golden, run on {@code be} (the CUDA backend's twin of this test
+     * calls it too): relative error ≤ 1e-5, max-pool and ReLU exactly.
+     */
+    public static List<DynamicTest> opTests(Backend be) {
         Path file = goldenFile();
         Assumptions.assumeTrue(Files.isRegularFile(file),
                 "no " + file + " (generate it with /usr/bin/python3 tools/reference/g2m_reference.py)");
@@ -79,13 +88,13 @@ class CpuGoldenOpsTest {
             Map<String, Tensor> t = g.getValue();
             String op = group.contains(".") ? group.substring(0, group.indexOf('.')) : group;
             Runnable check = switch (op) {
-                case "adapool" -> () -> adapool(t);
-                case "maxpool" -> () -> maxpool(t);
-                case "conv" -> () -> conv(t);
-                case "relu" -> () -> relu(t);
-                case "fc" -> () -> fc(t);
-                case "softmax" -> () -> softmax(t);
-                case "seeds" -> () -> seeds(t);
+                case "adapool" -> () -> adapool(be, t);
+                case "maxpool" -> () -> maxpool(be, t);
+                case "conv" -> () -> conv(be, t);
+                case "relu" -> () -> relu(be, t);
+                case "fc" -> () -> fc(be, t);
+                case "softmax" -> () -> softmax(be, t);
+                case "seeds" -> () -> seeds(be, t);
                 default -> null;
             };
             if (check != null) tests.add(DynamicTest.dynamicTest(group, check::run));
@@ -104,12 +113,12 @@ class CpuGoldenOpsTest {
         return shape;
     }
 
-    private static DeviceArray up(Tensor t) {
+    private static DeviceArray up(Backend be, Tensor t) {
         return be.upload(t.toFloats(), shape(t));
     }
 
-    private static void adapool(Map<String, Tensor> t) {
-        try (DeviceArray x = up(t.get("x")); DeviceArray dy = up(t.get("dy")); DeviceArray y = be.allocate(shape(t.get("y"))); DeviceArray dx = be.allocate(dy.batchSize(), x.shape()[1], x.shape()[2], x.shape()[3])) {
+    private static void adapool(Backend be, Map<String, Tensor> t) {
+        try (DeviceArray x = up(be, t.get("x")); DeviceArray dy = up(be, t.get("dy")); DeviceArray y = be.allocate(shape(t.get("y"))); DeviceArray dx = be.allocate(dy.batchSize(), x.shape()[1], x.shape()[2], x.shape()[3])) {
             be.adaptiveAvgPoolForward(x, y);
             assertClose("adaptive pool forward", be.download(y), t.get("y").toFloats());
             be.adaptiveAvgPoolBackward(dy, dx);
@@ -117,8 +126,8 @@ class CpuGoldenOpsTest {
         }
     }
 
-    private static void maxpool(Map<String, Tensor> t) {
-        try (DeviceArray x = up(t.get("x")); DeviceArray dy = up(t.get("dy")); DeviceArray y = be.allocate(shape(t.get("y")));
+    private static void maxpool(Backend be, Map<String, Tensor> t) {
+        try (DeviceArray x = up(be, t.get("x")); DeviceArray dy = up(be, t.get("dy")); DeviceArray y = be.allocate(shape(t.get("y")));
              DeviceArray dx = be.allocate(dy.batchSize(), x.shape()[1], x.shape()[2], x.shape()[3])) {
             be.maxPool2x2Forward(x, y);
             assertArrayEquals(t.get("y").toFloats(), be.download(y), "max pool forward");
@@ -127,9 +136,9 @@ class CpuGoldenOpsTest {
         }
     }
 
-    private static void conv(Map<String, Tensor> t) {
-        try (DeviceArray x = up(t.get("x")); DeviceArray w = up(t.get("w")); DeviceArray b = up(t.get("b"));
-             DeviceArray dy = up(t.get("dy")); DeviceArray y = be.allocate(shape(t.get("y")));
+    private static void conv(Backend be, Map<String, Tensor> t) {
+        try (DeviceArray x = up(be, t.get("x")); DeviceArray w = up(be, t.get("w")); DeviceArray b = up(be, t.get("b"));
+             DeviceArray dy = up(be, t.get("dy")); DeviceArray y = be.allocate(shape(t.get("y")));
              DeviceArray dx = be.allocate(dy.batchSize(), x.shape()[1], x.shape()[2], x.shape()[3])) {
             be.conv3x3Forward(x, w, b, y);
             assertClose("conv forward", be.download(y), t.get("y").toFloats());
@@ -138,10 +147,10 @@ class CpuGoldenOpsTest {
         }
     }
 
-    private static void relu(Map<String, Tensor> t) {
-        try (DeviceArray y = up(t.get("y")); DeviceArray dy = up(t.get("dy")); DeviceArray dx = be.allocate(dy.shape())) {
+    private static void relu(Backend be, Map<String, Tensor> t) {
+        try (DeviceArray y = up(be, t.get("y")); DeviceArray dy = up(be, t.get("dy")); DeviceArray dx = be.allocate(dy.shape())) {
             if (t.containsKey("x")) {
-                try (DeviceArray x = up(t.get("x")); DeviceArray y2 = be.allocate(x.shape())) {
+                try (DeviceArray x = up(be, t.get("x")); DeviceArray y2 = be.allocate(x.shape())) {
                     be.reluForward(x, y2);
                     assertArrayEquals(t.get("y").toFloats(), be.download(y2), "relu forward");
                 }
@@ -151,9 +160,9 @@ class CpuGoldenOpsTest {
         }
     }
 
-    private static void fc(Map<String, Tensor> t) {
-        try (DeviceArray x = up(t.get("x")); DeviceArray w = up(t.get("w")); DeviceArray b = up(t.get("b"));
-             DeviceArray dy = up(t.get("dy")); DeviceArray y = be.allocate(x.batchSize(), w.shape()[0]);
+    private static void fc(Backend be, Map<String, Tensor> t) {
+        try (DeviceArray x = up(be, t.get("x")); DeviceArray w = up(be, t.get("w")); DeviceArray b = up(be, t.get("b"));
+             DeviceArray dy = up(be, t.get("dy")); DeviceArray y = be.allocate(x.batchSize(), w.shape()[0]);
              DeviceArray dx = be.allocate(dy.batchSize(), w.shape()[1])) {
             be.fcForward(x, w, b, y);
             assertClose("fc forward", be.download(y), t.get("y").toFloats());
@@ -162,18 +171,18 @@ class CpuGoldenOpsTest {
         }
     }
 
-    private static void softmax(Map<String, Tensor> t) {
-        try (DeviceArray z = up(t.get("z")); DeviceArray p = be.allocate(z.shape())) {
+    private static void softmax(Backend be, Map<String, Tensor> t) {
+        try (DeviceArray z = up(be, t.get("z")); DeviceArray p = be.allocate(z.shape())) {
             be.softmax(z, p);
             assertClose("softmax", be.download(p), t.get("p").toFloats());
         }
     }
 
-    private static void seeds(Map<String, Tensor> t) {
+    private static void seeds(Backend be, Map<String, Tensor> t) {
         float[] c = t.get("class").toFloats();
         int[] cls = new int[c.length];
         for (int i = 0; i < c.length; i++) cls[i] = Math.round(c[i]);
-        try (DeviceArray z = up(t.get("z")); DeviceArray s = be.allocate(shape(t.get("s")))) {
+        try (DeviceArray z = up(be, t.get("z")); DeviceArray s = be.allocate(shape(t.get("s")))) {
             be.backwardSeeds(z, cls, s);
             assertClose("backward seeds", be.download(s), t.get("s").toFloats());
         }

@@ -1,0 +1,55 @@
+package g2m.backend.cuda;
+
+import g2m.backend.Precision;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Choosing a cuDNN convolution algorithm from the candidates cuDNN lists (heuristics or
+ * measured, best first), once per shape. Pure Java over the perf records, so the policy is
+ * tested without a GPU.
+ *
+ * <p>Policy: the first candidate that succeeded, fits the workspace limit, is deterministic
+ * (same maps for the same input, run after run), and whose math type the precision allows
+ * (FP32: FMA only, so never TF32; TF32: also tensor-op; FP16/BF16: also tensor-op with
+ * down-conversion). If no deterministic one qualifies, the first non-deterministic one.
+ */
+final class ConvAlgorithms {
+    private ConvAlgorithms() {}
+
+    // cudnnMathType_t
+    static final int DEFAULT_MATH = 0, TENSOR_OP_MATH = 1, TENSOR_OP_MATH_ALLOW_CONVERSION = 2, FMA_MATH = 3;
+    static final int STATUS_SUCCESS = 0, DETERMINISTIC = 1;
+
+    /** One entry of cudnnConvolution{Fwd,BwdData}AlgoPerf_t. */
+    record Perf(int algo, int status, float timeMs, long memory, int determinism, int mathType) {}
+
+    /** The math type the convolution descriptor asks for in this precision. */
+    static int requestedMathType(Precision p) {
+        return switch (p) {
+            case FP32 -> FMA_MATH;
+            case TF32, BF16 -> TENSOR_OP_MATH;
+            case FP16 -> TENSOR_OP_MATH_ALLOW_CONVERSION;
+        };
+    }
+
+    static boolean mathAllowed(Precision p, int mathType) {
+        return switch (p) {
+            case FP32 -> mathType == FMA_MATH;
+            case TF32, BF16 -> mathType == FMA_MATH || mathType == TENSOR_OP_MATH || mathType == DEFAULT_MATH;
+            case FP16 -> mathType == FMA_MATH || mathType == TENSOR_OP_MATH || mathType == DEFAULT_MATH
+                    || mathType == TENSOR_OP_MATH_ALLOW_CONVERSION;
+        };
+    }
+
+    static Optional<Perf> choose(List<Perf> candidates, Precision p, long workspaceLimit) {
+        Perf fallback = null;
+        for (Perf c : candidates) {
+            if (c.status() != STATUS_SUCCESS || c.memory() < 0 || c.memory() > workspaceLimit || !mathAllowed(p, c.mathType())) continue;
+            if (c.determinism() == DETERMINISTIC) return Optional.of(c);
+            if (fallback == null) fallback = c;
+        }
+        return Optional.ofNullable(fallback);
+    }
+}
