@@ -94,9 +94,8 @@ def main():
     env = dict(os.environ, G2M_CACHE=os.path.join(args.work, "cache"))
 
     dev = torch.device(args.device)
-    convs, fcs = peer.weights(WEIGHT_SEED)
-    convs = [(w.detach().to(dev).requires_grad_(), b.detach().to(dev).requires_grad_()) for w, b in convs]
-    fcs = [(w.detach().to(dev).requires_grad_(), b.detach().to(dev).requires_grad_()) for w, b in fcs]
+    peer.set_precision(dev, "fp32")  # the engine's default: exact fp32, no TF32
+    convs, fcs = peer.weights(WEIGHT_SEED, device=dev)
     rows = []
     for b in args.batch:
         xfile = os.path.join(args.work, f"input_{b}x3x224x224.npy")
@@ -112,12 +111,12 @@ def main():
         row = {"batch": b, "engine": eng["images_per_s"]}
         for mode in args.modes:
             res = peer.measure(mode, x, convs, fcs, args.tap, args.seconds)
-            res.update(runner="pytorch-" + torch.__version__, device=args.device, threads=args.threads)
+            res.update(runner="pytorch-" + torch.__version__, device=peer.device_name(dev, args.threads), threads=args.threads)
             print(json.dumps(res), flush=True)
             row[mode] = res["images_per_s"]
         rows.append(row)
 
-    where = torch.cuda.get_device_name(0) if args.device == "cuda" else f"{cpu_name()}, {args.threads} threads"
+    where = torch.cuda.get_device_name(dev) if args.device == "cuda" else f"{cpu_name()}, {args.threads} threads"
     print()
     print(f"{datetime.date.today()}, {where}; VGG16 random weights, 224x224, all four G2M maps at {args.tap}; "
           f"images/s from the median run; PyTorch {torch.__version__}")

@@ -6,9 +6,12 @@ Full-size VGG16 (seeded random weights, no download), 224x224 inputs, maps at on
   reference  as the original G2M script does it: a fresh forward and backward per method
              (LayerCAM, SGL-G1: backward of z_c; SGL-G2: backward of the weighted-CE seed;
               DGL: both) = 4 forwards, 5 backwards per image.
-Prints one JSON line per (mode, batch): images/s and ms per batch.
+Prints one JSON line per (mode, batch): images/s, maps/s (4 maps per image) and ms per batch.
 
 Run with Debian's python3-torch:  /usr/bin/python3 tools/bench/pytorch_peer.py --threads 2 --batch 1 8
+On a GPU host (the CUDA backend's peer, see benchmarks/gpu-run.sh):
+    python3 tools/bench/pytorch_peer.py --device cuda --precision fp32 --batch 1 64 --modes fused
+--precision fp32 turns TF32 off in cuDNN and cuBLAS (the engine's default); tf32 turns it on.
 Side by side with the engine (same weights, same inputs, ratios): tools/bench/compare.py
 """
 import argparse
@@ -23,20 +26,23 @@ TAPS = ["conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2", "conv3_1",
         "conv4_1", "conv4_2", "conv4_3", "pool4", "conv5_1", "conv5_2", "conv5_3", "pool5"]
 
 
-def weights(seed=0):
-    """Parameters require grad, as an nn.Module's do; autograd.grad(z, a) still stops at the tap."""
+def weights(seed=0, device="cpu"):
+    """Parameters require grad, as an nn.Module's do; autograd.grad(z, a) still stops at the tap.
+    Drawn on the CPU (same values on every device), then moved."""
     g = torch.Generator().manual_seed(seed)
+
+    def param(t):
+        return t.to(device).requires_grad_()
+
     convs, cin = [], 3
     for v in CFG:
         if v == 'M':
             continue
-        convs.append(((torch.randn(v, cin, 3, 3, generator=g) * (2.0 / (cin * 9)) ** 0.5).requires_grad_(),
-                      torch.zeros(v, requires_grad=True)))
+        convs.append((param(torch.randn(v, cin, 3, 3, generator=g) * (2.0 / (cin * 9)) ** 0.5), param(torch.zeros(v))))
         cin = v
     fcs, fin = [], 512 * 49
     for o in (4096, 4096, 1000):
-        fcs.append(((torch.randn(o, fin, generator=g) * (2.0 / fin) ** 0.5).requires_grad_(),
-                    torch.zeros(o, requires_grad=True)))
+        fcs.append((param(torch.randn(o, fin, generator=g) * (2.0 / fin) ** 0.5), param(torch.zeros(o))))
         fin = o
     return convs, fcs
 
@@ -100,23 +106,38 @@ def reference(x, convs, fcs, tap):
     return out
 
 
+def set_precision(device, precision):
+    """fp32: TF32 off in cuDNN and cuBLAS (the engine's default); tf32: on. No effect on the CPU."""
+    if device.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = precision == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+
+
 def measure(mode, x, convs, fcs, tap, seconds):
-    """Median time of fn(x) over repeated runs after one warm-up; on a GPU each run is synchronized."""
+    """Median time of one batch over repeated runs after two warm-ups (cuDNN algorithm choice, the
+    allocator); on a GPU every run is synchronized."""
     fn = fused if mode == "fused" else reference
-    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
-    fn(x, convs, fcs, tap)  # warm-up
+    sync = (lambda: torch.cuda.synchronize(x.device)) if x.is_cuda else (lambda: None)
+    fn(x, convs, fcs, tap)
+    fn(x, convs, fcs, tap)
     sync()
     times = []
     t_end = time.perf_counter() + seconds
     while time.perf_counter() < t_end or len(times) < 3:
         t0 = time.perf_counter()
-        fn(x, convs, fcs, tap)
+        maps = fn(x, convs, fcs, tap)
         sync()
         times.append(time.perf_counter() - t0)
+    del maps
     times.sort()
     med = times[len(times) // 2]
-    return {"mode": mode, "tap": tap, "batch": x.shape[0], "runs": len(times), "median_ms": round(med * 1e3, 2),
-            "images_per_s": round(x.shape[0] / med, 2)}
+    b = x.shape[0]
+    return {"mode": mode, "tap": tap, "batch": b, "runs": len(times), "median_ms": round(med * 1e3, 2),
+            "images_per_s": round(b / med, 2), "maps_per_s": round(4 * b / med, 2)}
+
+
+def device_name(dev, threads):
+    return torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu, %d threads" % threads
 
 
 def main():
@@ -126,18 +147,19 @@ def main():
     p.add_argument("--tap", default="conv5_1")
     p.add_argument("--modes", nargs="+", default=["fused", "reference"])
     p.add_argument("--seconds", type=float, default=20.0, help="time budget per (mode, batch)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "tf32"], help="cuda: TF32 off (fp32) or on")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
-    convs, fcs = weights()
-    convs = [(w.detach().to(dev).requires_grad_(), b.detach().to(dev).requires_grad_()) for w, b in convs]
-    fcs = [(w.detach().to(dev).requires_grad_(), b.detach().to(dev).requires_grad_()) for w, b in fcs]
+    set_precision(dev, args.precision)
+    convs, fcs = weights(device=dev)
     for mode in args.modes:
         for b in args.batch:
             x = torch.randn(b, 3, 224, 224, generator=torch.Generator().manual_seed(1)).to(dev)
             res = measure(mode, x, convs, fcs, args.tap, args.seconds)
-            res.update(peer="pytorch-" + torch.__version__, device=args.device, threads=args.threads)
+            res.update(peer="pytorch-" + torch.__version__, device=device_name(dev, args.threads), threads=args.threads,
+                       precision=args.precision if dev.type == "cuda" else "fp32")
             print(json.dumps(res), flush=True)
 
 

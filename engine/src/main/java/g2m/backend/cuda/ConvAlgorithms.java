@@ -12,8 +12,10 @@ import java.util.Optional;
  *
  * <p>Policy: the first candidate that succeeded, fits the workspace limit, is deterministic
  * (same maps for the same input, run after run), and whose math type the precision allows
- * (FP32: FMA only, so never TF32; TF32: also tensor-op; FP16/BF16: also tensor-op with
- * down-conversion). If no deterministic one qualifies, the first non-deterministic one.
+ * (FP32: FMA or default, never tensor-op; TF32: also tensor-op; FP16/BF16: also tensor-op with
+ * down-conversion). If no deterministic one qualifies, the first non-deterministic one. In FP32
+ * the descriptor is then set to FMA math whatever the entry says (cuDNN may report "default"
+ * math, which on Ampere and later permits TF32): the descriptor's math type is what forbids TF32.
  */
 final class ConvAlgorithms {
     private ConvAlgorithms() {}
@@ -36,11 +38,16 @@ final class ConvAlgorithms {
 
     static boolean mathAllowed(Precision p, int mathType) {
         return switch (p) {
-            case FP32 -> mathType == FMA_MATH;
+            case FP32 -> mathType == FMA_MATH || mathType == DEFAULT_MATH;
             case TF32, BF16 -> mathType == FMA_MATH || mathType == TENSOR_OP_MATH || mathType == DEFAULT_MATH;
             case FP16 -> mathType == FMA_MATH || mathType == TENSOR_OP_MATH || mathType == DEFAULT_MATH
                     || mathType == TENSOR_OP_MATH_ALLOW_CONVERSION;
         };
+    }
+
+    /** The math type to set on the descriptor for the chosen algorithm. */
+    static int mathTypeToSet(Precision p, Perf chosen) {
+        return p == Precision.FP32 ? FMA_MATH : chosen.mathType();
     }
 
     static Optional<Perf> choose(List<Perf> candidates, Precision p, long workspaceLimit) {

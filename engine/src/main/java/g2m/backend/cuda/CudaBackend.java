@@ -724,7 +724,7 @@ public final class CudaBackend implements Backend {
                     "cuDNN offers no " + precision.id + " algorithm for the " + what + " within a workspace of " + mib(limit) + " (candidates: "
                             + perfs + ")", false));
             algo = chosen.algo();
-            dnn(cudnnSetConvolutionMathType(conv, chosen.mathType()), "cudnnSetConvolutionMathType (chosen algorithm's)");
+            dnn(cudnnSetConvolutionMathType(conv, ConvAlgorithms.mathTypeToSet(precision, chosen)), "cudnnSetConvolutionMathType (chosen algorithm's)");
             try (SizeTPointer ws = new SizeTPointer(1)) {
                 if (key.forward()) {
                     dnn(cudnnGetConvolutionForwardWorkspaceSize(cudnn, in.desc, filter, conv, out.desc, algo, ws),

@@ -185,6 +185,11 @@ class CudaLogicTest {
                 perf(1, 0, 4096, DETERMINISTIC, FMA_MATH));
         assertEquals(1, ConvAlgorithms.choose(c, Precision.FP32, 1L << 30).orElseThrow().algo());
         assertEquals(6, ConvAlgorithms.choose(c, Precision.TF32, 1L << 30).orElseThrow().algo());
+        // an entry reported with "default" math qualifies in fp32, but the descriptor is set to FMA (no TF32)
+        ConvAlgorithms.Perf dflt = perf(2, 0, 0, DETERMINISTIC, ConvAlgorithms.DEFAULT_MATH);
+        assertEquals(2, ConvAlgorithms.choose(List.of(c.get(0), dflt), Precision.FP32, 1L << 30).orElseThrow().algo());
+        assertEquals(FMA_MATH, ConvAlgorithms.mathTypeToSet(Precision.FP32, dflt));
+        assertEquals(TENSOR_OP_MATH, ConvAlgorithms.mathTypeToSet(Precision.TF32, c.get(0)));
         assertEquals(FMA_MATH, ConvAlgorithms.requestedMathType(Precision.FP32));
         assertEquals(TENSOR_OP_MATH_ALLOW_CONVERSION, ConvAlgorithms.requestedMathType(Precision.FP16));
         assertFalse(ConvAlgorithms.mathAllowed(Precision.TF32, TENSOR_OP_MATH_ALLOW_CONVERSION), "TF32 does not allow fp16 conversion");

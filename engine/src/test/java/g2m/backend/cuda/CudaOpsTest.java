@@ -6,6 +6,7 @@ import g2m.backend.DeviceArray;
 import g2m.backend.Precision;
 import g2m.backend.cpu.CpuBackend;
 import g2m.backend.cpu.CpuGoldenOpsTest;
+import g2m.maps.CpuMaps;
 import g2m.maps.MapMethod;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -182,6 +183,16 @@ class CudaOpsTest {
         assertArrayEquals(Arrays.copyOf(s[1], n * m), Arrays.copyOf(s[0], n * m), "one-hot rows exactly");
     }
 
+    /** The maps on the GPU; g2 may be null. */
+    static float[] gpuMaps(float[] a, float[] g1, float[] g2, int n, int c, int h, int w, List<MapMethod> ms) {
+        try (DeviceArray da = gpu.upload(a, n, c, h, w); DeviceArray d1 = gpu.upload(g1, n, c, h, w);
+             DeviceArray d2 = g2 == null ? null : gpu.upload(g2, n, c, h, w); DeviceArray out = gpu.allocate(n, ms.size(), h, w)) {
+            gpu.maps(da, d1, d2, ms, out);
+            return gpu.download(out);
+        }
+    }
+
+    /** Against CpuMaps, the CPU twin itself (pure Java: runs where the bundle has no OpenBLAS). */
     @ParameterizedTest(name = "N={0} C={1} {2}x{3}")
     @CsvSource({"2, 512, 14, 14", "1, 64, 224, 224", "3, 37, 5, 9", "1, 3, 2, 1", "64, 512, 7, 7"})
     void mapsMatchTheCpuTwin(int n, int c, int h, int w) {
@@ -189,20 +200,17 @@ class CudaOpsTest {
         int size = n * c * h * w;
         float[] a = random(r, size), g1 = random(r, size), g2 = random(r, size);
         for (int i = 0; i < size; i++) a[i] = Math.max(0f, a[i]);
-        for (List<MapMethod> ms : List.of(List.of(MapMethod.values()), MapMethod.G2M, List.of(MapMethod.HIRESCAM, MapMethod.GRADCAM))) {
-            boolean g2needed = ms.stream().anyMatch(MapMethod::needsG2);
-            float[][] out = g2needed
-                    ? both(new int[] {n, ms.size(), h, w}, (be, x) -> be.maps(x[0], x[1], x[2], ms, x[3]),
-                            new float[][] {a, g1, g2}, new int[] {n, c, h, w}, new int[] {n, c, h, w}, new int[] {n, c, h, w})
-                    : both(new int[] {n, ms.size(), h, w}, (be, x) -> be.maps(x[0], x[1], null, ms, x[2]),
-                            new float[][] {a, g1}, new int[] {n, c, h, w}, new int[] {n, c, h, w});
-            double e = relErr(out[0], out[1]);
+        for (List<MapMethod> ms : List.of(List.of(MapMethod.values()), MapMethod.G2M, List.of(MapMethod.HIRESCAM, MapMethod.GRADCAM),
+                List.of(MapMethod.DGL, MapMethod.XGRADCAM, MapMethod.LAYERCAM))) {
+            float[] g2used = ms.stream().anyMatch(MapMethod::needsG2) ? g2 : null;
+            float[] ref = new float[n * ms.size() * h * w];
+            CpuMaps.compute(a, g1, g2used, n, c, h, w, ms, ref);
+            double e = relErr(gpuMaps(a, g1, g2used, n, c, h, w, ms), ref);
             assertTrue(e <= 1e-6, ms + ": " + e);
         }
         float[] zero = new float[size];
-        float[][] dead = both(new int[] {n, 8, h, w}, (be, x) -> be.maps(x[0], x[1], x[2], List.of(MapMethod.values()), x[3]),
-                new float[][] {a, zero, zero}, new int[] {n, c, h, w}, new int[] {n, c, h, w}, new int[] {n, c, h, w});
-        assertArrayEquals(new float[dead[0].length], dead[0], "dead gradients: every map exactly 0, as the CPU");
+        float[] dead = gpuMaps(a, zero, zero, n, c, h, w, List.of(MapMethod.values()));
+        assertArrayEquals(new float[dead.length], dead, "dead gradients: every map exactly 0, as the CPU twin's");
     }
 
     /** With the grid capped at 3 blocks the element-wise kernels must still cover every element (grid-stride loops). */
