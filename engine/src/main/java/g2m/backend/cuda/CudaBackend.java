@@ -371,6 +371,11 @@ public final class CudaBackend implements Backend {
         check(CUBLAS, status, call);
     }
 
+    /** Enqueues one of the engine's kernels on the stream; its status goes through {@link #check} like every other call's. */
+    private void launch(KernelSpec k, long gridX, long gridY, Object... args) {
+        drv(kernels.launch(k, gridX, gridY, stream, args), "cuLaunchKernel(" + k.symbol + ")");
+    }
+
     private void check(CudaStatus.Api api, int status, String call) {
         RuntimeException e = CudaStatus.error(api, status, call, CudaNatives.NAMER);
         if (e == null) return;
@@ -850,7 +855,7 @@ public final class CudaBackend implements Backend {
         inPlaceOrDisjoint(op, "dx", dx, "dy", dy);
         noOverlap(op, "dx", dx, "y", y);
         long item = y.numel / n;
-        kernels.launch(KernelSpec.RELU_BACKWARD, Kernels.linearBlocks(dy.numel), 1, stream,
+        launch(KernelSpec.RELU_BACKWARD, Kernels.linearBlocks(dy.numel), 1,
                 y.address(), dy.address(), dx.address(), item, n, dy.numel);
     }
 
@@ -886,7 +891,7 @@ public final class CudaBackend implements Backend {
         expect(op, "dx", dx, m, c, h, w);
         noOverlap(op, "dx", dx, "x", x);
         noOverlap(op, "dx", dx, "dy", dy);
-        kernels.launch(KernelSpec.MAXPOOL2X2_BACKWARD, Kernels.linearBlocks(dx.numel), 1, stream,
+        launch(KernelSpec.MAXPOOL2X2_BACKWARD, Kernels.linearBlocks(dx.numel), 1,
                 x.address(), dy.address(), dx.address(), n, c, h, w, dx.numel);
     }
 
@@ -902,7 +907,7 @@ public final class CudaBackend implements Backend {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
         expect(op, "y", y, n, c, oh, ow);
         noOverlap(op, "y", y, "x", x);
-        kernels.launch(KernelSpec.ADAPTIVE_AVGPOOL_FORWARD, Kernels.linearBlocks(y.numel), 1, stream,
+        launch(KernelSpec.ADAPTIVE_AVGPOOL_FORWARD, Kernels.linearBlocks(y.numel), 1,
                 x.address(), y.address(), h, w, oh, ow, y.numel);
     }
 
@@ -919,7 +924,7 @@ public final class CudaBackend implements Backend {
                     + ", H, W] for dy " + DeviceArray.describe(dy.shape()));
         }
         noOverlap(op, "dx", dx, "dy", dy);
-        kernels.launch(KernelSpec.ADAPTIVE_AVGPOOL_BACKWARD, Kernels.linearBlocks(dx.numel), 1, stream,
+        launch(KernelSpec.ADAPTIVE_AVGPOOL_BACKWARD, Kernels.linearBlocks(dx.numel), 1,
                 dy.address(), dx.address(), h, w, oh, ow, dx.numel);
     }
 
@@ -953,7 +958,7 @@ public final class CudaBackend implements Backend {
         noOverlap(op, "y", y, "x", x);
         noOverlap(op, "y", y, "w", w);
         noOverlap(op, "y", y, "b", b);
-        kernels.launch(KernelSpec.BIAS_ROWS, Kernels.linearBlocks(y.numel), 1, stream, y.address(), b.address(), mOut, y.numel);
+        launch(KernelSpec.BIAS_ROWS, Kernels.linearBlocks(y.numel), 1, y.address(), b.address(), mOut, y.numel);
         // row-major y[n,M] += x[n,K]·w[M,K]ᵀ is column-major yᵀ[M,n] += wᵀ… : C = op(A)·B with A = w (K×M col-major, transposed), B = xᵀ
         blas(cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, mOut, n, k, one, ptr(w), CUDA_R_32F, k, ptr(x), CUDA_R_32F, k,
                 one, ptr(y), CUDA_R_32F, mOut, computeType(), CUBLAS_GEMM_DEFAULT), "cublasGemmEx (fc forward " + n + "x" + k + " -> " + mOut + ")");
@@ -993,7 +998,7 @@ public final class CudaBackend implements Backend {
         }
         inPlaceOrDisjoint(op, "probs", p, "logits", z);
         int n = z.dim(0), m = (int) (z.numel / n);
-        kernels.launch(KernelSpec.SOFTMAX_ROWS, n, 1, stream, z.address(), p.address(), m);
+        launch(KernelSpec.SOFTMAX_ROWS, n, 1, z.address(), p.address(), m);
     }
 
     @Override
@@ -1014,7 +1019,7 @@ public final class CudaBackend implements Backend {
         }
         noOverlap(op, "seeds", s, "logits", z);
         long cls = uploadInts(classes);
-        kernels.launch(KernelSpec.BACKWARD_SEEDS, n, 1, stream, z.address(), cls, s.address(), n, m);
+        launch(KernelSpec.BACKWARD_SEEDS, n, 1, z.address(), cls, s.address(), n, m);
     }
 
     // ---------------------------------------------------------------- maps
@@ -1056,11 +1061,11 @@ public final class CudaBackend implements Backend {
         mapScratch = grow(mapScratch, sumsBytes + weightBytes, "the map sums");
         long sums = mapScratch.address(), cw = sums + sumsBytes;
         int flags = (g2 != null ? KernelSpec.F_G2 : 0) | (weights ? KernelSpec.F_WEIGHTS : 0);
-        if (weights) kernels.launch(KernelSpec.CHANNEL_WEIGHTS, c, n, stream, a.address(), g1.address(), cw, c, hw);
+        if (weights) launch(KernelSpec.CHANNEL_WEIGHTS, c, n, a.address(), g1.address(), cw, c, hw);
         // unused pointers (g2 without F_G2, weights without F_WEIGHTS) are never read: any valid address will do
-        kernels.launch(KernelSpec.MAP_SUMS, (hw + KernelSpec.SUMS_PIXELS - 1) / KernelSpec.SUMS_PIXELS, n, stream,
+        launch(KernelSpec.MAP_SUMS, (hw + KernelSpec.SUMS_PIXELS - 1) / KernelSpec.SUMS_PIXELS, n,
                 a.address(), g1.address(), g2 != null ? g2.address() : g1.address(), weights ? cw : sums, sums, c, hw, flags);
-        kernels.launch(KernelSpec.MAP_FINISH, n, 1, stream, sums, out.address(), hw, k, packMethods(methods));
+        launch(KernelSpec.MAP_FINISH, n, 1, sums, out.address(), hw, k, packMethods(methods));
     }
 
     // ---------------------------------------------------------------- close

@@ -100,8 +100,12 @@ final class Kernels implements AutoCloseable {
     /**
      * Enqueues kernel {@code k} on {@code stream} with a grid of gridX × gridY blocks of its
      * {@link KernelSpec.Block} shape. Arguments: Long for PTR and I64 parameters, Integer for I32.
+     *
+     * @return cuLaunchKernel's status, for the caller to check: the backend's check records a
+     *         lost context (a launch also reports an earlier kernel's fault) and adds the free
+     *         memory to an out-of-memory message
      */
-    void launch(KernelSpec k, long gridX, long gridY, CUstream_st stream, Object... args) {
+    int launch(KernelSpec k, long gridX, long gridY, CUstream_st stream, Object... args) {
         checkArgs(k, args);
         if (gridX < 1 || gridX > Integer.MAX_VALUE || gridY < 1 || gridY > 65535) {
             throw new IllegalArgumentException(k.symbol + ": grid " + gridX + " x " + gridY + " is out of range");
@@ -110,8 +114,7 @@ final class Kernels implements AutoCloseable {
             Object a = args[i];
             values.put(i, a instanceof Integer n ? n & 0xffffffffL : (Long) a); // little-endian: an int is the slot's low 4 bytes
         }
-        int st = cuLaunchKernel(functions.get(k), (int) gridX, (int) gridY, 1, k.block.x, k.block.y, 1, 0, stream, params, null);
-        CudaStatus.check(CudaStatus.Api.DRIVER, st, "cuLaunchKernel(" + k.symbol + ")", namer);
+        return cuLaunchKernel(functions.get(k), (int) gridX, (int) gridY, 1, k.block.x, k.block.y, 1, 0, stream, params, null);
     }
 
     static void checkArgs(KernelSpec k, Object[] args) {
