@@ -1055,6 +1055,7 @@ public final class CudaBackend implements Backend {
         noOverlap(op, "out", out, "g1", g1);
         if (g2 != null) noOverlap(op, "out", out, "g2", g2);
         if (n > 65535) throw new IllegalArgumentException(op + ": at most 65535 images per call, got " + n);
+        int packed = packMethods(methods); // refuses more than 8 before anything is enqueued
         boolean weights = needsChannelWeights(methods);
         long sumsBytes = (long) n * hw * KernelSpec.NSLOTS * Double.BYTES;
         long weightBytes = weights ? (long) n * c * KernelSpec.CW_COUNT * Double.BYTES : 0;
@@ -1065,7 +1066,7 @@ public final class CudaBackend implements Backend {
         // unused pointers (g2 without F_G2, weights without F_WEIGHTS) are never read: any valid address will do
         launch(KernelSpec.MAP_SUMS, (hw + KernelSpec.SUMS_PIXELS - 1) / KernelSpec.SUMS_PIXELS, n,
                 a.address(), g1.address(), g2 != null ? g2.address() : g1.address(), weights ? cw : sums, sums, c, hw, flags);
-        launch(KernelSpec.MAP_FINISH, n, 1, sums, out.address(), hw, k, packMethods(methods));
+        launch(KernelSpec.MAP_FINISH, n, 1, sums, out.address(), hw, k, packed);
     }
 
     // ---------------------------------------------------------------- close

@@ -237,6 +237,12 @@ class CudaOpsTest {
             assertThrows(IllegalArgumentException.class, () -> gpu.backwardSeeds(z, new int[] {0, 10}, s), "class outside 0..9");
             assertThrows(IllegalArgumentException.class, () -> gpu.maxPool2x2Forward(x, x), "output overlaps input");
         }
+        List<MapMethod> nine = new java.util.ArrayList<>(List.of(MapMethod.values()));
+        nine.add(MapMethod.LAYERCAM);
+        try (DeviceArray a = gpu.allocate(1, 2, 2, 2); DeviceArray g = gpu.allocate(1, 2, 2, 2); DeviceArray out = gpu.allocate(1, 9, 2, 2)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> gpu.maps(a, g, g, nine, out));
+            assertTrue(e.getMessage().contains("at most 8 methods"), e.getMessage());
+        }
         DeviceArray freed = gpu.allocate(4);
         freed.close();
         assertThrows(IllegalStateException.class, () -> gpu.download(freed));
