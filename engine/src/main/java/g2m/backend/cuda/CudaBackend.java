@@ -319,8 +319,24 @@ public final class CudaBackend implements Backend {
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             }
+            if (e instanceof RuntimeException r) throw openFailure(device, r);
             throw e;
         }
+    }
+
+    /**
+     * What a failure while opening the device means to the caller: a CUDA, cuBLAS or cuDNN call
+     * that fails before the backend exists (GPU busy in exclusive-process mode, a cuDNN
+     * sub-library missing or of another version, no memory left for the handles) leaves no usable
+     * GPU. So it is a one-line {@link BackendUnavailableException} (exit 2; {@code --device auto}
+     * falls back to the CPU), not an internal error. Anything else (a bug) passes unchanged.
+     */
+    static RuntimeException openFailure(int device, RuntimeException e) {
+        if (e instanceof CudaException || e instanceof DeviceOutOfMemoryException) {
+            String m = String.valueOf(e.getMessage()).strip().lines().findFirst().orElse("");
+            return new BackendUnavailableException(CudaNatives.PREFIX + "opening GPU " + device + " failed: " + m + " (or use --device cpu)", e);
+        }
+        return e;
     }
 
     @Override

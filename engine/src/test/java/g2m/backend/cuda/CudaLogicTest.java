@@ -111,6 +111,33 @@ class CudaLogicTest {
         assertEquals("13.0", CudaBackend.cudaVersion(13000));
     }
 
+    /**
+     * A CUDA, cuBLAS or cuDNN failure while the device is being opened (exclusive-process GPU in
+     * use, a cuDNN sub-library missing, no memory for the handles) means no usable GPU: one line,
+     * BackendUnavailableException (exit 2, and --device auto falls back to the CPU), not an
+     * internal error. Other exceptions (bugs) pass unchanged.
+     */
+    @Test
+    void aCudaFailureWhileOpeningMeansNoUsableGpu() {
+        RuntimeException busy = CudaStatus.error(CudaStatus.Api.DRIVER, 46, "cuDevicePrimaryCtxRetain", NAMES);
+        RuntimeException e = CudaBackend.openFailure(0, busy);
+        assertInstanceOf(BackendUnavailableException.class, e);
+        assertEquals("CUDA backend unavailable: opening GPU 0 failed: cuDevicePrimaryCtxRetain failed: DRIVER_46 (46) (or use --device cpu)",
+                e.getMessage());
+        assertEquals(busy, e.getCause());
+        RuntimeException sublib = CudaStatus.error(CudaStatus.Api.CUDNN, 1008, "cudnnCreate", NAMES);
+        assertTrue(CudaBackend.openFailure(1, sublib).getMessage().startsWith("CUDA backend unavailable: opening GPU 1 failed: cudnnCreate failed"));
+        RuntimeException full = CudaStatus.error(CudaStatus.Api.CUBLAS, 3, "cublasCreate", NAMES);
+        assertInstanceOf(DeviceOutOfMemoryException.class, full);
+        assertInstanceOf(BackendUnavailableException.class, CudaBackend.openFailure(0, full));
+        CudaException multiLine = new CudaException("first\nsecond", false);
+        assertFalse(CudaBackend.openFailure(0, multiLine).getMessage().contains("\n"));
+        BackendUnavailableException already = new BackendUnavailableException("CUDA backend unavailable: x");
+        assertEquals(already, CudaBackend.openFailure(0, already));
+        IllegalStateException bug = new IllegalStateException("a bug");
+        assertEquals(bug, CudaBackend.openFailure(0, bug), "not a CUDA status: unchanged");
+    }
+
     /** Here (no GPU) opening the backend fails fast with one line; where a GPU is present it opens. */
     @Test
     void openingWithoutAGpuFailsFastWithOneLine() {
