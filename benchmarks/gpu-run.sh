@@ -96,12 +96,35 @@ device() {
   java=$rt/jre/bin/java
   "$java" -version 2>&1 | head -1
   echo "== CUDA libraries"
-  # JavaCPP's extraction cache holds copies of whatever it loaded once: not the host's libraries
-  libs=$(find / \( -path /proc -o -path /sys -o -path /dev -o -name .javacpp \) -prune -o \
-    \( -name 'libcudart.so.13*' -o -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' -o -name 'libcudnn.so.9*' \
-       -o -name 'libcudnn_cnn.so.9*' -o -name 'libnvrtc.so.13*' \) -print 2>/dev/null | sort)
+  # First where they usually are (python's nvidia wheels, PyTorch's; the CUDA toolkit; the system's
+  # lib folders): a search of all of / can take a minute of device time on a sandboxed file system.
+  # JavaCPP's extraction cache holds links to whatever it loaded once: not the host's libraries;
+  # cuda-compat's libcuda.so.1 must not shadow the driver's, and stubs are not libraries.
+  find_libs() {
+    find "$@" \( -path /proc -o -path /sys -o -path /dev -o -name .javacpp -o -name compat -o -name stubs \) -prune -o \
+      \( -name 'libcudart.so.13*' -o -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' -o -name 'libcudnn.so.9*' \
+         -o -name 'libcudnn_cnn.so.9*' -o -name 'libnvrtc.so.13*' \) -print 2>/dev/null | sort
+  }
+  roots=$(python3 -c 'import nvidia; print(*nvidia.__path__, sep="\n")' 2>/dev/null)
+  libs=$(find_libs $roots /usr/local/cuda* /usr/lib/x86_64-linux-gnu /usr/lib64)
+  if ! { echo "$libs" | grep -q 'libcudart.so.13' && echo "$libs" | grep -q 'libcudnn_cnn.so.9' && echo "$libs" | grep -q 'libcublasLt.so.13'; }; then
+    echo "(not all in the usual places: searching /)"
+    libs=$(find_libs /)
+  fi
   echo "$libs"
   dirs=$(echo "$libs" | xargs -r -n1 dirname | sort -u | paste -sd: -)
+  # the driver's libcuda.so.1: normally known to the loader already; else look where drivers are mounted
+  on_ld_path() {
+    local d p=${LD_LIBRARY_PATH:-}
+    for d in ${p//:/ }; do [ -e "$d/$1" ] && return 0; done
+    return 1
+  }
+  if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 ' && ! on_ld_path libcuda.so.1; then
+    drv=$(find /usr/local/nvidia /usr/lib /usr/lib64 \( -name compat -o -name stubs \) -prune -o -name 'libcuda.so.1' -print 2>/dev/null | head -1)
+    echo "libcuda.so.1 not on the loader's path; found: ${drv:-none}"
+    [ -n "$drv" ] && dirs="${dirs:+$dirs:}$(dirname "$drv")"
+  fi
+  ldconfig -p 2>/dev/null | grep 'libcuda\.so\.1 ' || true
   export LD_LIBRARY_PATH="${dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
   python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU for torch")' || true
