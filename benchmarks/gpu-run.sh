@@ -15,7 +15,8 @@
 #       Everything lands in $OUT (default ./gpu-out): gpu-run.log, tests.log, junit.xml,
 #       bench.jsonl, peer.jsonl, summary.md (at most 8 files, as the device tool returns).
 #       SECONDS_PER_CASE (default 15) is the time budget per timed case; PRECISIONS (default
-#       "fp32") the engine/peer precisions to bench (e.g. "fp32 tf32").
+#       "fp32") the engine/peer precisions to bench (e.g. "fp32 tf32"); TEST_SECONDS (default
+#       300) stops the GPU tests if they hang, and every bench case has a limit too.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -84,6 +85,8 @@ device() {
   exec > >(tee "$out/gpu-run.log") 2>&1
   seconds=${SECONDS_PER_CASE:-15}
   precisions=${PRECISIONS:-fp32}
+  test_seconds=${TEST_SECONDS:-300}
+  case_limit=$((seconds * 4 + 120))  # one bench case: JVM, random weights, cuDNN plans, warm-up, the timed runs
   echo "== host ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
   uname -srm
   nvidia-smi || echo "gpu-run: nvidia-smi failed"
@@ -132,10 +135,13 @@ device() {
   echo "== GPU tests (JUnit console launcher)"
   cp=$rt/g2m-engine-device.jar:$rt/g2m-engine-tests.jar:engine/src/test/resources:weights-converter/src/test/resources
   rm -rf "$out/junit-reports"
-  "$java" --enable-native-access=ALL-UNNAMED -Dbasedir="$root/engine" -jar $rt/junit-console.jar execute \
+  # a hang (a kernel that never ends, a deadlock) must not eat the bench's share of the device time:
+  # stopped after TEST_SECONDS; testfeed prints each test as it ends, so a stopped run still says how far it got
+  timeout -k 10 "$test_seconds" "$java" --enable-native-access=ALL-UNNAMED -Dbasedir="$root/engine" -jar $rt/junit-console.jar execute \
     --class-path "$cp" --select-package g2m.backend.cuda \
-    --reports-dir "$out/junit-reports" --disable-banner --disable-ansi-colors --details=tree > "$out/tests.log" 2>&1
+    --reports-dir "$out/junit-reports" --disable-banner --disable-ansi-colors --details=testfeed > "$out/tests.log" 2>&1
   tests_rc=$?
+  [ "$tests_rc" -eq 124 ] && echo "gpu-run: the GPU tests ran past ${test_seconds}s and were stopped (tests.log says how far they got)"
   tail -25 "$out/tests.log"
   cp "$out"/junit-reports/TEST-junit-jupiter.xml "$out/junit.xml" 2>/dev/null
   rm -rf "$out/junit-reports"
@@ -145,11 +151,11 @@ device() {
   : > "$out/peer.jsonl"
   for p in $precisions; do
     for b in 1 64; do
-      "$java" --enable-native-access=ALL-UNNAMED -jar $rt/g2m-engine-device.jar bench --device cuda --precision "$p" \
+      timeout -k 10 "$case_limit" "$java" --enable-native-access=ALL-UNNAMED -jar $rt/g2m-engine-device.jar bench --device cuda --precision "$p" \
         --layer conv5_1 --batch "$b" --seconds "$seconds" --min-runs 5 --warmup 3 | tee -a "$out/bench.jsonl"
     done
     case "$p" in fp32|tf32)
-      python3 tools/bench/pytorch_peer.py --device cuda --precision "$p" --batch 1 64 --modes fused --seconds "$seconds" \
+      timeout -k 10 "$((2 * case_limit))" python3 tools/bench/pytorch_peer.py --device cuda --precision "$p" --batch 1 64 --modes fused --seconds "$seconds" \
         | tee -a "$out/peer.jsonl" ;;
     esac
   done
