@@ -24,6 +24,22 @@ final class ConvAlgorithms {
     static final int DEFAULT_MATH = 0, TENSOR_OP_MATH = 1, TENSOR_OP_MATH_ALLOW_CONVERSION = 2, FMA_MATH = 3;
     static final int STATUS_SUCCESS = 0, DETERMINISTIC = 1;
 
+    // cudnnConvolutionFwdAlgo_t and cudnnConvolutionBwdDataAlgo_t, in value order
+    private static final List<String> FWD_ALGOS = List.of("IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT",
+            "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED");
+    private static final List<String> BWD_DATA_ALGOS = List.of("ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED");
+    private static final List<String> MATH_TYPES = List.of("DEFAULT", "TENSOR_OP", "TENSOR_OP_ALLOW_CONVERSION", "FMA");
+
+    /** cuDNN's name of a forward or backward-data algorithm ("algo 9" for one this list does not know). */
+    static String algoName(boolean forward, int algo) {
+        List<String> names = forward ? FWD_ALGOS : BWD_DATA_ALGOS;
+        return algo >= 0 && algo < names.size() ? names.get(algo) : "algo " + algo;
+    }
+
+    static String mathName(int mathType) {
+        return mathType >= 0 && mathType < MATH_TYPES.size() ? MATH_TYPES.get(mathType) : "math type " + mathType;
+    }
+
     /** One entry of cudnnConvolution{Fwd,BwdData}AlgoPerf_t. */
     record Perf(int algo, int status, float timeMs, long memory, int determinism, int mathType) {}
 

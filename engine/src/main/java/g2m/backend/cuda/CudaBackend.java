@@ -358,6 +358,20 @@ public final class CudaBackend implements Backend {
         return allocations;
     }
 
+    /**
+     * The cached convolution plans, one line each: shape, direction, the algorithm cuDNN runs, its
+     * math type and workspace. For a GPU session's log: which algorithms produced the numbers.
+     */
+    public synchronized String convPlanSummary() {
+        StringBuilder b = new StringBuilder();
+        convPlans.forEach((key, plan) -> b.append(key.forward() ? "forward" : "backward-data")
+                .append(" n=").append(key.n()).append(" c=").append(key.c()).append(" k=").append(key.k())
+                .append(' ').append(key.h()).append('x').append(key.w()).append(": ")
+                .append(ConvAlgorithms.algoName(key.forward(), plan.algo)).append(", ").append(ConvAlgorithms.mathName(plan.mathType))
+                .append(" math, workspace ").append(mib(plan.workspaceBytes)).append('\n'));
+        return b.toString();
+    }
+
     /** Convolution plans made so far (one per shape and direction while cached). */
     public synchronized long convPlansMade() {
         return convPlans.created();
@@ -667,6 +681,7 @@ public final class CudaBackend implements Backend {
         cudnnFilterStruct filter;
         cudnnConvolutionStruct conv;
         int algo;
+        int mathType;
         long workspaceBytes;
 
         ConvPlan(ConvKey key) {
@@ -745,7 +760,8 @@ public final class CudaBackend implements Backend {
                     "cuDNN offers no " + precision.id + " algorithm for the " + what + " within a workspace of " + mib(limit) + " (candidates: "
                             + perfs + ")", false));
             algo = chosen.algo();
-            dnn(cudnnSetConvolutionMathType(conv, ConvAlgorithms.mathTypeToSet(precision, chosen)), "cudnnSetConvolutionMathType (chosen algorithm's)");
+            mathType = ConvAlgorithms.mathTypeToSet(precision, chosen);
+            dnn(cudnnSetConvolutionMathType(conv, mathType), "cudnnSetConvolutionMathType (chosen algorithm's)");
             try (SizeTPointer ws = new SizeTPointer(1)) {
                 if (key.forward()) {
                     dnn(cudnnGetConvolutionForwardWorkspaceSize(cudnn, in.desc, filter, conv, out.desc, algo, ws),

@@ -51,6 +51,11 @@ final class PlanCache<K, V extends AutoCloseable> implements AutoCloseable {
         return entries.values();
     }
 
+    /** Visits the entries, least recently used first, without touching their order. */
+    void forEach(java.util.function.BiConsumer<K, V> visitor) {
+        entries.forEach(visitor);
+    }
+
     private static void closeQuietlyOrThrow(AutoCloseable c) {
         try {
             c.close();

@@ -50,7 +50,11 @@ class CudaGoldenTest {
 
     @AfterAll
     static void close() {
-        if (be != null) be.close();
+        if (be != null) {
+            // for the GPU run's log: which cuDNN algorithms produced the numbers checked above
+            System.out.println("CudaGoldenTest: " + be.description() + "; cuDNN plans in use:\n" + be.convPlanSummary());
+            be.close();
+        }
     }
 
     static Checkpoint golden(String name) {

@@ -230,6 +230,21 @@ class CudaLogicTest {
         assertEquals(Optional.empty(), ConvAlgorithms.choose(List.of(perf(1, 9, 0, DETERMINISTIC, FMA_MATH)), Precision.FP32, 1000));
     }
 
+    /** The names the GPU log prints for the chosen algorithms, tied to cuDNN's constants (compile-time, no native load). */
+    @Test
+    void algorithmAndMathNamesFollowCudnnsValues() {
+        assertEquals("IMPLICIT_GEMM", ConvAlgorithms.algoName(true, org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM));
+        assertEquals("FFT_TILING", ConvAlgorithms.algoName(true, org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING));
+        assertEquals("WINOGRAD_NONFUSED", ConvAlgorithms.algoName(true, org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED));
+        assertEquals("algo 8", ConvAlgorithms.algoName(true, org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_FWD_ALGO_COUNT));
+        assertEquals("ALGO_1", ConvAlgorithms.algoName(false, org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_1));
+        assertEquals("WINOGRAD_NONFUSED", ConvAlgorithms.algoName(false, org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED));
+        assertEquals("algo 6", ConvAlgorithms.algoName(false, org.bytedeco.cuda.global.cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT));
+        assertEquals("FMA", ConvAlgorithms.mathName(org.bytedeco.cuda.global.cudnn.CUDNN_FMA_MATH));
+        assertEquals("TENSOR_OP_ALLOW_CONVERSION", ConvAlgorithms.mathName(org.bytedeco.cuda.global.cudnn.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
+        assertEquals("math type 7", ConvAlgorithms.mathName(7));
+    }
+
     static final class Plan implements AutoCloseable {
         final String key;
         final List<String> closed;
@@ -265,6 +280,9 @@ class CudaLogicTest {
         cache.get(a, f);        // a is now the most recently used
         cache.get(c, f);        // evicts b
         assertEquals(List.of(b.toString()), closed);
+        List<CudaBackend.ConvKey> visited = new ArrayList<>();
+        cache.forEach((k, v) -> visited.add(k));
+        assertEquals(List.of(a, c), visited, "least recently used first");
         assertEquals(3, cache.created());
         assertEquals(2, cache.size());
         assertThrows(IllegalStateException.class, () -> cache.get(new CudaBackend.ConvKey(true, 9, 9, 9, 9, 9), k -> {
