@@ -16,7 +16,7 @@
 #       bench.jsonl, peer.jsonl, summary.md (at most 8 files, as the device tool returns).
 #       SECONDS_PER_CASE (default 15) is the time budget per timed case; PRECISIONS (default
 #       "fp32") the engine/peer precisions to bench (e.g. "fp32 tf32"); TEST_SECONDS (default
-#       300) stops the GPU tests if they hang, and every bench case has a limit too.
+#       240, leaving the benches their share of a 540 s device call) stops the GPU tests if they hang, and every bench case has a limit too.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -85,7 +85,7 @@ device() {
   exec > >(tee "$out/gpu-run.log") 2>&1
   seconds=${SECONDS_PER_CASE:-15}
   precisions=${PRECISIONS:-fp32}
-  test_seconds=${TEST_SECONDS:-300}
+  test_seconds=${TEST_SECONDS:-240}
   case_limit=$((seconds * 4 + 120))  # one bench case: JVM, random weights, cuDNN plans, warm-up, the timed runs
   echo "== host ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
   uname -srm
