@@ -315,15 +315,8 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private Path resolveWeights() {
-        if (weights != null) {
-            if (!Files.isRegularFile(weights)) throw new Main.UserException("--weights " + weights + ": no such file");
-            return weights;
-        }
-        String env = System.getenv("G2M_WEIGHTS");
-        if (env != null && !env.isBlank()) return Path.of(env);
-        Path cached = WeightsFetcher.cachedFile(WeightsFetcher.defaultCache(), "vgg16");
-        if (Files.exists(cached)) return cached;
-        throw new Main.UserException("no weights: pass --weights FILE, set G2M_WEIGHTS, or run 'g2m-engine fetch vgg16' once");
+        if (weights != null && !Files.isRegularFile(weights)) throw new Main.UserException("--weights " + weights + ": no such file");
+        return WeightsChoice.require(weights);
     }
 
     private static String sha256(Path f) {

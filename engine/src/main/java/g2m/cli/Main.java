@@ -16,6 +16,7 @@ import java.io.PrintWriter;
         versionProvider = Main.Version.class,
         description = {"G2M weakly-supervised localization maps (LayerCAM, SGL-G1, SGL-G2, DGL) from VGG16.",
                 "Main job: g2m-engine --layer conv5_1 --weights vgg16.safetensors --input pictures/ --output out/",
+                "Without weights and --input (or with --demo): the bundled demo network on its sample pictures.",
                 "Writes <stem>_<method>.png overlays (with --raw also .npy maps) and summary.json.",
                 "Exit codes: 0 ok, 2 bad input or usage, 3 some pictures failed (the rest were written), 1 internal error."},
         subcommands = {ConvertCommand.class, InspectCommand.class, FetchCommand.class, BenchCommand.class, EvalCommand.class,
@@ -37,7 +38,12 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             spec.commandLine().usage(spec.commandLine().getErr());
             return EXIT_USER_ERROR;
         }
-        return new MapsJob(maps, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
+        var out = spec.commandLine().getOut();
+        var err = spec.commandLine().getErr();
+        if (maps.demo || (maps.input == null && WeightsChoice.configured(maps.weights) == null)) {
+            return new DemoJob(maps, out, err).run();
+        }
+        return new MapsJob(maps, out, err).run();
     }
 
     public static void main(String[] args) {

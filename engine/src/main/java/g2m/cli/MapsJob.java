@@ -83,6 +83,10 @@ final class MapsJob {
 
         @Option(names = "--force", description = "overwrite existing output files")
         boolean force;
+
+        @Option(names = "--demo", description = "run the bundled demo network on its sample pictures (also what happens "
+                + "with no --input when no weights are configured): overlays, summary.json and the localization table")
+        boolean demo;
     }
 
     private final Options o;
@@ -103,7 +107,7 @@ final class MapsJob {
         checkPrecision(device, precision);
         if (o.batch < 1) throw new Main.UserException("--batch must be at least 1, got " + o.batch);
         if (o.input == null) throw new Main.UserException("--input is required: a picture or a folder of pictures");
-        Path weights = resolveWeights();
+        Path weights = WeightsChoice.require(o.weights);
         List<Path> images = listImages(o.input);
         List<String> labels = o.labels == null ? List.of() : readLabels(o.labels);
         Map<Path, String> stems = stems(images);
@@ -279,16 +283,6 @@ final class MapsJob {
         String n = p.getFileName().toString();
         int dot = n.lastIndexOf('.');
         return dot > 0 ? n.substring(0, dot) : n;
-    }
-
-    private Path resolveWeights() {
-        if (o.weights != null) return o.weights;
-        String env = System.getenv("G2M_WEIGHTS");
-        if (env != null && !env.isBlank()) return Path.of(env);
-        Path cached = WeightsFetcher.cachedFile(WeightsFetcher.defaultCache(), "vgg16");
-        if (Files.exists(cached)) return cached;
-        throw new Main.UserException("no weights: pass --weights FILE (a .pth, .caffemodel or .safetensors VGG16), set G2M_WEIGHTS, "
-                + "or run 'g2m-engine fetch vgg16' once to download torchvision's VGG16 into " + cached.getParent());
     }
 
     static List<Path> listImages(Path input) {
