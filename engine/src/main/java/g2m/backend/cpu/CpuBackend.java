@@ -1,5 +1,6 @@
 package g2m.backend.cpu;
 
+import g2m.backend.ArgumentChecks;
 import g2m.backend.Backend;
 import g2m.backend.BackendUnavailableException;
 import g2m.backend.DeviceArray;
@@ -20,6 +21,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static g2m.backend.ArgumentChecks.expect;
+import static g2m.backend.ArgumentChecks.inPlaceOrDisjoint;
+import static g2m.backend.ArgumentChecks.noOverlap;
+import static g2m.backend.ArgumentChecks.rank;
+import static g2m.backend.ArgumentChecks.stacked;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
@@ -195,16 +201,7 @@ public final class CpuBackend implements Backend {
     }
 
     static void checkShape(String op, int[] shape) {
-        if (shape == null || shape.length == 0) throw new IllegalArgumentException(op + ": empty shape");
-        long n = 1;
-        for (int d : shape) {
-            if (d <= 0) throw new IllegalArgumentException(op + ": dimensions must be positive, got " + Arrays.toString(shape));
-            n *= d;
-            if (n > NativeBlock.MAX_FLOATS) {
-                throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape) + " has more than "
-                        + NativeBlock.MAX_FLOATS + " elements, the CPU backend's limit per array");
-            }
-        }
+        ArgumentChecks.checkShape(op, shape, NativeBlock.MAX_FLOATS, "CPU");
     }
 
     @Override
@@ -230,9 +227,9 @@ public final class CpuBackend implements Backend {
     public void copyFromHost(float[] src, DeviceArray dst) {
         CpuArray d = arg("copyFromHost", "dst", dst);
         if (src == null) throw new IllegalArgumentException("copyFromHost: src is null");
-        if (src.length != d.numel) {
+        if (src.length != d.length) {
             throw new IllegalArgumentException("copyFromHost: " + src.length + " values for dst "
-                    + DeviceArray.describe(d.shape()) + " (" + d.numel + " elements)");
+                    + DeviceArray.describe(d.shape()) + " (" + d.length + " elements)");
         }
         d.buffer().put(0, src);
     }
@@ -240,7 +237,7 @@ public final class CpuBackend implements Backend {
     @Override
     public float[] download(DeviceArray src) {
         CpuArray a = arg("download", "src", src);
-        float[] out = new float[a.numel];
+        float[] out = new float[a.length];
         a.buffer().get(0, out);
         return out;
     }
@@ -269,39 +266,6 @@ public final class CpuBackend implements Backend {
         }
         if (c.isFreed()) throw new IllegalStateException(op + ": " + name + " " + DeviceArray.describe(c.shape()) + " was closed");
         return c;
-    }
-
-    private static void rank(String op, String name, CpuArray a, int rank) {
-        if (a.rank() != rank) {
-            throw new IllegalArgumentException(op + ": " + name + " must have rank " + rank + ", got " + DeviceArray.describe(a.shape()));
-        }
-    }
-
-    private static void expect(String op, String name, CpuArray a, int... shape) {
-        if (!Arrays.equals(a.shape(), shape)) {
-            throw new IllegalArgumentException(op + ": " + name + " must be " + Arrays.toString(shape) + ", got "
-                    + DeviceArray.describe(a.shape()));
-        }
-    }
-
-    private static void noOverlap(String op, String outName, CpuArray out, String inName, CpuArray in) {
-        if (out.overlaps(in)) throw new IllegalArgumentException(op + ": " + outName + " overlaps " + inName);
-    }
-
-    /** out may be exactly in (in place) but must not partly overlap it. */
-    private static void inPlaceOrDisjoint(String op, String outName, CpuArray out, String inName, CpuArray in) {
-        if (out.overlaps(in) && !out.sameElements(in)) {
-            throw new IllegalArgumentException(op + ": " + outName + " partly overlaps " + inName + " (only exact in-place use is allowed)");
-        }
-    }
-
-    /** The stacked batch of a backward call: a positive multiple of the forward batch n. */
-    private static void stacked(String op, String name, CpuArray a, int n, String fwdName) {
-        int m = a.dim(0);
-        if (m % n != 0) {
-            throw new IllegalArgumentException(op + ": batch of " + name + " " + DeviceArray.describe(a.shape())
-                    + " is not a multiple of the batch " + n + " of " + fwdName);
-        }
     }
 
     // ---------------------------------------------------------------- convolution
@@ -359,7 +323,7 @@ public final class CpuBackend implements Backend {
         }
         inPlaceOrDisjoint(op, "y", y, "x", x);
         FloatBuffer xb = x.buffer(), yb = y.buffer();
-        int total = x.numel, chunks = (total + CHUNK - 1) / CHUNK;
+        int total = x.length, chunks = (total + CHUNK - 1) / CHUNK;
         parallel.forEach(chunks, CHUNK, t -> {
             int off = t * CHUNK, len = Math.min(CHUNK, total - off);
             float[] v = scratch.get().a(len);
@@ -386,7 +350,7 @@ public final class CpuBackend implements Backend {
         inPlaceOrDisjoint(op, "dx", dx, "dy", dy);
         noOverlap(op, "dx", dx, "y", y);
         FloatBuffer yb = y.buffer(), dyb = dy.buffer(), dxb = dx.buffer();
-        int item = dy.numel / dy.dim(0), perItem = (item + CHUNK - 1) / CHUNK;
+        int item = dy.length / dy.dim(0), perItem = (item + CHUNK - 1) / CHUNK;
         parallel.forEach(dy.dim(0) * perItem, CHUNK, t -> {
             int b = t / perItem, off = (t % perItem) * CHUNK, len = Math.min(CHUNK, item - off);
             Im2col.Scratch sc = scratch.get();
@@ -574,12 +538,12 @@ public final class CpuBackend implements Backend {
         CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = arg(op, "y", ya);
         rank(op, "w", w, 2);
         int n = x.dim(0), mOut = w.dim(0), k = w.dim(1);
-        if (x.numel / n != k) {
-            throw new IllegalArgumentException(op + ": x " + DeviceArray.describe(x.shape()) + " has " + (x.numel / n)
+        if (x.length / n != k) {
+            throw new IllegalArgumentException(op + ": x " + DeviceArray.describe(x.shape()) + " has " + (x.length / n)
                     + " features per item, w " + DeviceArray.describe(w.shape()) + " wants " + k);
         }
         expect(op, "b", b, mOut);
-        if (y.dim(0) != n || y.numel != (long) n * mOut) {
+        if (y.dim(0) != n || y.length != (long) n * mOut) {
             throw new IllegalArgumentException(op + ": y must be [" + n + ", " + mOut + "], got " + DeviceArray.describe(y.shape()));
         }
         noOverlap(op, "y", y, "x", x);
@@ -608,11 +572,11 @@ public final class CpuBackend implements Backend {
         CpuArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = arg(op, "dx", dxa);
         rank(op, "w", w, 2);
         int n = dy.dim(0), mOut = w.dim(0), k = w.dim(1);
-        if (dy.numel != (long) n * mOut) {
+        if (dy.length != (long) n * mOut) {
             throw new IllegalArgumentException(op + ": dy must be [N, " + mOut + "] for w " + DeviceArray.describe(w.shape())
                     + ", got " + DeviceArray.describe(dy.shape()));
         }
-        if (dx.dim(0) != n || dx.numel != (long) n * k) {
+        if (dx.dim(0) != n || dx.length != (long) n * k) {
             throw new IllegalArgumentException(op + ": dx must hold [" + n + ", " + k + "], got " + DeviceArray.describe(dx.shape()));
         }
         noOverlap(op, "dx", dx, "dy", dy);
@@ -637,7 +601,7 @@ public final class CpuBackend implements Backend {
                     + DeviceArray.describe(z.shape()));
         }
         inPlaceOrDisjoint(op, "probs", p, "logits", z);
-        int n = z.dim(0), m = z.numel / n;
+        int n = z.dim(0), m = z.length / n;
         FloatBuffer zb = z.buffer(), pb = p.buffer();
         double[] row = new double[m];
         for (int r = 0; r < n; r++) {
@@ -662,7 +626,7 @@ public final class CpuBackend implements Backend {
     public void backwardSeeds(DeviceArray logits, int[] classes, DeviceArray seeds) {
         String op = "backwardSeeds";
         CpuArray z = arg(op, "logits", logits), s = arg(op, "seeds", seeds);
-        int n = z.dim(0), m = z.numel / n;
+        int n = z.dim(0), m = z.length / n;
         if (classes == null || classes.length != n) {
             throw new IllegalArgumentException(op + ": need one class per logits row (" + n + "), got "
                     + (classes == null ? "null" : classes.length));
@@ -670,7 +634,7 @@ public final class CpuBackend implements Backend {
         for (int cls : classes) {
             if (cls < 0 || cls >= m) throw new IllegalArgumentException(op + ": class " + cls + " is outside 0.." + (m - 1));
         }
-        if (s.dim(0) != 2 * n || s.numel != 2L * n * m) {
+        if (s.dim(0) != 2 * n || s.length != 2L * n * m) {
             throw new IllegalArgumentException(op + ": seeds must be [" + 2 * n + ", " + m + "] for logits "
                     + DeviceArray.describe(z.shape()) + ", got " + DeviceArray.describe(s.shape()));
         }

@@ -1,15 +1,13 @@
 package g2m.backend.cuda;
 
-import g2m.backend.DeviceArray;
-
-import java.util.Arrays;
+import g2m.backend.AbstractDeviceArray;
 
 /**
  * A float32 array in GPU memory of a {@link CudaBackend}. The array made by allocate/upload owns
  * its block (cudaMalloc'd) and frees it on {@link #close()}; views share it, their close() does
  * nothing, and using them after the owner (or the backend) is closed throws IllegalStateException.
  */
-public final class CudaArray implements DeviceArray {
+public final class CudaArray extends AbstractDeviceArray<CudaArray> {
     /** One cudaMalloc'd block; freed once, by the backend. */
     static final class Block {
         private long address;
@@ -39,43 +37,41 @@ public final class CudaArray implements DeviceArray {
 
     final CudaBackend backend;
     final Block block;
-    /** First element, in floats from the start of the block. */
-    final long offset;
-    final long numel;
-    private final int[] shape;
-    private final boolean owner;
 
     CudaArray(CudaBackend backend, Block block, long offset, int[] shape, boolean owner) {
+        super(offset, shape, owner);
         this.backend = backend;
         this.block = block;
-        this.offset = offset;
-        this.shape = shape.clone();
-        this.numel = count(shape);
-        this.owner = owner;
-    }
-
-    static long count(int[] shape) {
-        long n = 1;
-        for (int d : shape) n *= d;
-        return n;
     }
 
     @Override
-    public int[] shape() {
-        return shape.clone();
-    }
-
-    int dim(int i) {
-        return shape[i];
-    }
-
-    int rank() {
-        return shape.length;
+    protected void checkShape(String op, int[] shape) {
+        CudaBackend.checkShape(op, shape);
     }
 
     @Override
-    public long numel() {
-        return numel;
+    protected void requireLive() {
+        block.address(); // throws once freed
+    }
+
+    @Override
+    protected CudaArray newView(long offset, int[] shape) {
+        return new CudaArray(backend, block, offset, shape, false);
+    }
+
+    @Override
+    protected boolean sameBlock(CudaArray o) {
+        return block == o.block;
+    }
+
+    @Override
+    public boolean isFreed() {
+        return block.freed();
+    }
+
+    @Override
+    public void close() {
+        if (isOwner()) backend.release(block);
     }
 
     /** Device address of element i. */
@@ -85,64 +81,5 @@ public final class CudaArray implements DeviceArray {
 
     long address() {
         return address(0);
-    }
-
-    @Override
-    public CudaArray reshape(int... newShape) {
-        CudaBackend.checkShape("reshape", newShape);
-        if (count(newShape) != numel) {
-            throw new IllegalArgumentException("reshape: cannot view " + Arrays.toString(shape) + " (" + numel + " elements) as "
-                    + Arrays.toString(newShape) + " (" + count(newShape) + " elements)");
-        }
-        block.address();
-        return new CudaArray(backend, block, offset, newShape, false);
-    }
-
-    @Override
-    public CudaArray view(int... newShape) {
-        CudaBackend.checkShape("view", newShape);
-        if (count(newShape) > numel) {
-            throw new IllegalArgumentException("view: " + Arrays.toString(newShape) + " (" + count(newShape) + " elements) does not fit in "
-                    + Arrays.toString(shape) + " (" + numel + " elements)");
-        }
-        block.address();
-        return new CudaArray(backend, block, offset, newShape, false);
-    }
-
-    @Override
-    public CudaArray batch(int from, int to) {
-        if (from < 0 || to > shape[0] || from >= to) {
-            throw new IllegalArgumentException("batch: [" + from + ", " + to + ") is not a non-empty range of " + Arrays.toString(shape));
-        }
-        block.address();
-        int[] s = shape.clone();
-        s[0] = to - from;
-        return new CudaArray(backend, block, offset + (long) from * (numel / shape[0]), s, false);
-    }
-
-    public boolean isOwner() {
-        return owner;
-    }
-
-    public boolean isFreed() {
-        return block.freed();
-    }
-
-    @Override
-    public void close() {
-        if (owner) backend.release(block);
-    }
-
-    boolean overlaps(CudaArray o) {
-        return block == o.block && offset < o.offset + o.numel && o.offset < offset + numel;
-    }
-
-    boolean sameElements(CudaArray o) {
-        return block == o.block && offset == o.offset && numel == o.numel;
-    }
-
-    @Override
-    public String toString() {
-        return "CudaArray" + Arrays.toString(shape) + (owner ? "" : " (view)") + (block.freed() ? " (freed)" : "");
     }
 }

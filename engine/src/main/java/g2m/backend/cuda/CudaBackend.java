@@ -1,5 +1,6 @@
 package g2m.backend.cuda;
 
+import g2m.backend.ArgumentChecks;
 import g2m.backend.Backend;
 import g2m.backend.BackendUnavailableException;
 import g2m.backend.DeviceArray;
@@ -33,6 +34,11 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 
+import static g2m.backend.ArgumentChecks.expect;
+import static g2m.backend.ArgumentChecks.inPlaceOrDisjoint;
+import static g2m.backend.ArgumentChecks.noOverlap;
+import static g2m.backend.ArgumentChecks.rank;
+import static g2m.backend.ArgumentChecks.stacked;
 import static g2m.backend.cuda.CudaStatus.Api.CUBLAS;
 import static g2m.backend.cuda.CudaStatus.Api.CUDNN;
 import static g2m.backend.cuda.CudaStatus.Api.DRIVER;
@@ -444,16 +450,7 @@ public final class CudaBackend implements Backend {
     // ---------------------------------------------------------------- memory
 
     static void checkShape(String op, int[] shape) {
-        if (shape == null || shape.length == 0) throw new IllegalArgumentException(op + ": empty shape");
-        long n = 1;
-        for (int d : shape) {
-            if (d <= 0) throw new IllegalArgumentException(op + ": dimensions must be positive, got " + Arrays.toString(shape));
-            n *= d;
-            if (n > Integer.MAX_VALUE) { // cuDNN's limit per tensor
-                throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape) + " has more than " + Integer.MAX_VALUE
-                        + " elements, the CUDA backend's limit per array");
-            }
-        }
+        ArgumentChecks.checkShape(op, shape, Integer.MAX_VALUE, "CUDA"); // cuDNN's limit per tensor
     }
 
     private CudaArray.Block malloc(long bytes, String what) {
@@ -541,9 +538,9 @@ public final class CudaBackend implements Backend {
         enter("copyFromHost");
         CudaArray d = arg("copyFromHost", "dst", dst);
         if (src == null) throw new IllegalArgumentException("copyFromHost: src is null");
-        if (src.length != d.numel) {
+        if (src.length != d.numel()) {
             throw new IllegalArgumentException("copyFromHost: " + src.length + " values for dst " + DeviceArray.describe(d.shape())
-                    + " (" + d.numel + " elements)");
+                    + " (" + d.numel() + " elements)");
         }
         int chunk = (int) (STAGING_MAX_BYTES / Float.BYTES);
         for (int off = 0; off < src.length; off += chunk) {
@@ -572,7 +569,7 @@ public final class CudaBackend implements Backend {
     public synchronized float[] download(DeviceArray src) {
         enter("download");
         CudaArray a = arg("download", "src", src);
-        float[] out = new float[Math.toIntExact(a.numel)];
+        float[] out = new float[Math.toIntExact(a.numel())];
         int chunk = (int) (STAGING_MAX_BYTES / Float.BYTES);
         for (int off = 0; off < out.length; off += chunk) {
             int len = Math.min(chunk, out.length - off);
@@ -591,7 +588,7 @@ public final class CudaBackend implements Backend {
         rt(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
     }
 
-    // ---------------------------------------------------------------- argument checks (as the CPU backend's)
+    // ---------------------------------------------------------------- argument checks (the rest: ArgumentChecks)
 
     private CudaArray arg(String op, String name, DeviceArray a) {
         if (a == null) throw new IllegalArgumentException(op + ": " + name + " is null");
@@ -601,35 +598,6 @@ public final class CudaBackend implements Backend {
         }
         if (c.isFreed()) throw new IllegalStateException(op + ": " + name + " " + DeviceArray.describe(c.shape()) + " was closed");
         return c;
-    }
-
-    private static void rank(String op, String name, CudaArray a, int rank) {
-        if (a.rank() != rank) {
-            throw new IllegalArgumentException(op + ": " + name + " must have rank " + rank + ", got " + DeviceArray.describe(a.shape()));
-        }
-    }
-
-    private static void expect(String op, String name, CudaArray a, int... shape) {
-        if (!Arrays.equals(a.shape(), shape)) {
-            throw new IllegalArgumentException(op + ": " + name + " must be " + Arrays.toString(shape) + ", got " + DeviceArray.describe(a.shape()));
-        }
-    }
-
-    private static void noOverlap(String op, String outName, CudaArray out, String inName, CudaArray in) {
-        if (out.overlaps(in)) throw new IllegalArgumentException(op + ": " + outName + " overlaps " + inName);
-    }
-
-    private static void inPlaceOrDisjoint(String op, String outName, CudaArray out, String inName, CudaArray in) {
-        if (out.overlaps(in) && !out.sameElements(in)) {
-            throw new IllegalArgumentException(op + ": " + outName + " partly overlaps " + inName + " (only exact in-place use is allowed)");
-        }
-    }
-
-    private static void stacked(String op, String name, CudaArray a, int n, String fwdName) {
-        if (a.dim(0) % n != 0) {
-            throw new IllegalArgumentException(op + ": batch of " + name + " " + DeviceArray.describe(a.shape())
-                    + " is not a multiple of the batch " + n + " of " + fwdName);
-        }
     }
 
     private static DevicePointer ptr(CudaArray a) {
@@ -667,7 +635,7 @@ public final class CudaBackend implements Backend {
     /** The descriptor of an array for cuDNN's element-wise and pooling calls: rank 4 as is, [n, rest, 1, 1] otherwise. */
     private cudnnTensorStruct tensorDesc(CudaArray a) {
         int[] s = a.shape();
-        List<Integer> key = s.length == 4 ? List.of(s[0], s[1], s[2], s[3]) : List.of(s[0], (int) (a.numel / s[0]), 1, 1);
+        List<Integer> key = s.length == 4 ? List.of(s[0], s[1], s[2], s[3]) : List.of(s[0], (int) (a.numel() / s[0]), 1, 1);
         return tensorDescs.get(key, k -> new TensorDesc(k.get(0), k.get(1), k.get(2), k.get(3))).desc;
     }
 
@@ -886,9 +854,9 @@ public final class CudaBackend implements Backend {
         }
         inPlaceOrDisjoint(op, "dx", dx, "dy", dy);
         noOverlap(op, "dx", dx, "y", y);
-        long item = y.numel / n;
-        launch(KernelSpec.RELU_BACKWARD, Kernels.linearBlocks(dy.numel), 1,
-                y.address(), dy.address(), dx.address(), item, n, dy.numel);
+        long item = y.numel() / n;
+        launch(KernelSpec.RELU_BACKWARD, Kernels.linearBlocks(dy.numel()), 1,
+                y.address(), dy.address(), dx.address(), item, n, dy.numel());
     }
 
     // ---------------------------------------------------------------- max pool 2x2
@@ -923,8 +891,8 @@ public final class CudaBackend implements Backend {
         expect(op, "dx", dx, m, c, h, w);
         noOverlap(op, "dx", dx, "x", x);
         noOverlap(op, "dx", dx, "dy", dy);
-        launch(KernelSpec.MAXPOOL2X2_BACKWARD, Kernels.linearBlocks(dx.numel), 1,
-                x.address(), dy.address(), dx.address(), n, c, h, w, dx.numel);
+        launch(KernelSpec.MAXPOOL2X2_BACKWARD, Kernels.linearBlocks(dx.numel()), 1,
+                x.address(), dy.address(), dx.address(), n, c, h, w, dx.numel());
     }
 
     // ---------------------------------------------------------------- adaptive average pool
@@ -939,8 +907,8 @@ public final class CudaBackend implements Backend {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
         expect(op, "y", y, n, c, oh, ow);
         noOverlap(op, "y", y, "x", x);
-        launch(KernelSpec.ADAPTIVE_AVGPOOL_FORWARD, Kernels.linearBlocks(y.numel), 1,
-                x.address(), y.address(), h, w, oh, ow, y.numel);
+        launch(KernelSpec.ADAPTIVE_AVGPOOL_FORWARD, Kernels.linearBlocks(y.numel()), 1,
+                x.address(), y.address(), h, w, oh, ow, y.numel());
     }
 
     @Override
@@ -956,8 +924,8 @@ public final class CudaBackend implements Backend {
                     + ", H, W] for dy " + DeviceArray.describe(dy.shape()));
         }
         noOverlap(op, "dx", dx, "dy", dy);
-        launch(KernelSpec.ADAPTIVE_AVGPOOL_BACKWARD, Kernels.linearBlocks(dx.numel), 1,
-                dy.address(), dx.address(), h, w, oh, ow, dx.numel);
+        launch(KernelSpec.ADAPTIVE_AVGPOOL_BACKWARD, Kernels.linearBlocks(dx.numel()), 1,
+                dy.address(), dx.address(), h, w, oh, ow, dx.numel());
     }
 
     // ---------------------------------------------------------------- fully connected (cuBLAS)
@@ -979,18 +947,18 @@ public final class CudaBackend implements Backend {
         CudaArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = arg(op, "y", ya);
         rank(op, "w", w, 2);
         int n = x.dim(0), mOut = w.dim(0), k = w.dim(1);
-        if (x.numel / n != k) {
-            throw new IllegalArgumentException(op + ": x " + DeviceArray.describe(x.shape()) + " has " + (x.numel / n)
+        if (x.numel() / n != k) {
+            throw new IllegalArgumentException(op + ": x " + DeviceArray.describe(x.shape()) + " has " + (x.numel() / n)
                     + " features per item, w " + DeviceArray.describe(w.shape()) + " wants " + k);
         }
         expect(op, "b", b, mOut);
-        if (y.dim(0) != n || y.numel != (long) n * mOut) {
+        if (y.dim(0) != n || y.numel() != (long) n * mOut) {
             throw new IllegalArgumentException(op + ": y must be [" + n + ", " + mOut + "], got " + DeviceArray.describe(y.shape()));
         }
         noOverlap(op, "y", y, "x", x);
         noOverlap(op, "y", y, "w", w);
         noOverlap(op, "y", y, "b", b);
-        launch(KernelSpec.BIAS_ROWS, Kernels.linearBlocks(y.numel), 1, y.address(), b.address(), mOut, y.numel);
+        launch(KernelSpec.BIAS_ROWS, Kernels.linearBlocks(y.numel()), 1, y.address(), b.address(), mOut, y.numel());
         // row-major y[n,M] += x[n,K]·w[M,K]ᵀ is column-major yᵀ[M,n] += wᵀ… : C = op(A)·B with A = w (K×M col-major, transposed), B = xᵀ
         blas(cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, mOut, n, k, one, ptr(w), CUDA_R_32F, k, ptr(x), CUDA_R_32F, k,
                 one, ptr(y), CUDA_R_32F, mOut, computeType(), CUBLAS_GEMM_DEFAULT), "cublasGemmEx (fc forward " + n + "x" + k + " -> " + mOut + ")");
@@ -1003,11 +971,11 @@ public final class CudaBackend implements Backend {
         CudaArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = arg(op, "dx", dxa);
         rank(op, "w", w, 2);
         int n = dy.dim(0), mOut = w.dim(0), k = w.dim(1);
-        if (dy.numel != (long) n * mOut) {
+        if (dy.numel() != (long) n * mOut) {
             throw new IllegalArgumentException(op + ": dy must be [N, " + mOut + "] for w " + DeviceArray.describe(w.shape())
                     + ", got " + DeviceArray.describe(dy.shape()));
         }
-        if (dx.dim(0) != n || dx.numel != (long) n * k) {
+        if (dx.dim(0) != n || dx.numel() != (long) n * k) {
             throw new IllegalArgumentException(op + ": dx must hold [" + n + ", " + k + "], got " + DeviceArray.describe(dx.shape()));
         }
         noOverlap(op, "dx", dx, "dy", dy);
@@ -1029,7 +997,7 @@ public final class CudaBackend implements Backend {
                     + DeviceArray.describe(z.shape()));
         }
         inPlaceOrDisjoint(op, "probs", p, "logits", z);
-        int n = z.dim(0), m = (int) (z.numel / n);
+        int n = z.dim(0), m = (int) (z.numel() / n);
         launch(KernelSpec.SOFTMAX_ROWS, n, 1, z.address(), p.address(), m);
     }
 
@@ -1038,14 +1006,14 @@ public final class CudaBackend implements Backend {
         String op = "backwardSeeds";
         enter(op);
         CudaArray z = arg(op, "logits", logits), s = arg(op, "seeds", seeds);
-        int n = z.dim(0), m = (int) (z.numel / n);
+        int n = z.dim(0), m = (int) (z.numel() / n);
         if (classes == null || classes.length != n) {
             throw new IllegalArgumentException(op + ": need one class per logits row (" + n + "), got " + (classes == null ? "null" : classes.length));
         }
         for (int cls : classes) {
             if (cls < 0 || cls >= m) throw new IllegalArgumentException(op + ": class " + cls + " is outside 0.." + (m - 1));
         }
-        if (s.dim(0) != 2 * n || s.numel != 2L * n * m) {
+        if (s.dim(0) != 2 * n || s.numel() != 2L * n * m) {
             throw new IllegalArgumentException(op + ": seeds must be [" + 2 * n + ", " + m + "] for logits " + DeviceArray.describe(z.shape())
                     + ", got " + DeviceArray.describe(s.shape()));
         }

@@ -190,6 +190,32 @@ class CudaLogicTest {
     }
 
     @Test
+    void viewsAddressTheirElementsOfTheOwnersBlockAndDieWithIt() {
+        // no GPU call: a block at a made-up address, never freed through the (absent) backend
+        CudaArray.Block block = new CudaArray.Block(0x10000, 24 * Float.BYTES);
+        CudaArray a = new CudaArray(null, block, 0, new int[] {2, 3, 4}, true);
+        assertEquals(24, a.numel());
+        assertEquals("CudaArray[2, 3, 4]", a.toString());
+        CudaArray second = a.batch(1, 2);
+        assertArrayEquals(new int[] {1, 3, 4}, second.shape());
+        assertFalse(second.isOwner());
+        assertEquals(0x10000 + 12 * Float.BYTES, second.address());
+        CudaArray tail = a.reshape(24).batch(20, 24);
+        assertEquals(0x10000 + 20 * Float.BYTES, tail.address());
+        assertEquals(0x10000 + 22 * Float.BYTES, tail.address(2));
+        assertArrayEquals(new int[] {2, 5}, a.view(2, 5).shape());
+        assertThrows(IllegalArgumentException.class, () -> a.reshape(5, 5));
+        assertThrows(IllegalArgumentException.class, () -> a.view(25));
+        assertThrows(IllegalArgumentException.class, () -> a.batch(1, 3));
+        assertThrows(IllegalArgumentException.class, () -> a.reshape(24, 0));
+        block.release();
+        assertTrue(second.isFreed());
+        assertEquals("CudaArray[1, 3, 4] (view) (freed)", second.toString());
+        assertThrows(IllegalStateException.class, () -> a.reshape(24));
+        assertThrows(IllegalStateException.class, second::address);
+    }
+
+    @Test
     void methodsArePackedAsFourBitOrdinals() {
         assertEquals(0x3210, CudaBackend.packMethods(MapMethod.G2M));
         assertEquals(0x76543210, CudaBackend.packMethods(List.of(MapMethod.values())));
