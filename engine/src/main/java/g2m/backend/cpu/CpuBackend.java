@@ -21,11 +21,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
-import static g2m.backend.ArgumentChecks.expect;
-import static g2m.backend.ArgumentChecks.inPlaceOrDisjoint;
-import static g2m.backend.ArgumentChecks.noOverlap;
-import static g2m.backend.ArgumentChecks.rank;
-import static g2m.backend.ArgumentChecks.stacked;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
@@ -274,39 +269,16 @@ public final class CpuBackend implements Backend {
     public synchronized void conv3x3Forward(DeviceArray xa, DeviceArray wa, DeviceArray ba, DeviceArray ya) {
         String op = "conv3x3Forward";
         CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = arg(op, "y", ya);
-        rank(op, "x", x, 4);
-        rank(op, "w", w, 4);
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3), k = w.dim(0);
-        if (w.dim(1) != c || w.dim(2) != 3 || w.dim(3) != 3) {
-            throw new IllegalArgumentException(op + ": w must be [K, " + c + ", 3, 3] for x " + DeviceArray.describe(x.shape())
-                    + ", got " + DeviceArray.describe(w.shape()));
-        }
-        expect(op, "b", b, k);
-        expect(op, "y", y, n, k, h, wd);
-        noOverlap(op, "y", y, "x", x);
-        noOverlap(op, "y", y, "w", w);
-        noOverlap(op, "y", y, "b", b);
-
-        conv.forward(x, w, b, y, k);
+        ArgumentChecks.conv3x3Forward(op, x, w, b, y);
+        conv.forward(x, w, b, y, w.dim(0));
     }
 
     @Override
     public synchronized void conv3x3BackwardData(DeviceArray dya, DeviceArray wa, DeviceArray dxa) {
         String op = "conv3x3BackwardData";
         CpuArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = arg(op, "dx", dxa);
-        rank(op, "dy", dy, 4);
-        rank(op, "w", w, 4);
-        rank(op, "dx", dx, 4);
-        int m = dy.dim(0), k = dy.dim(1), h = dy.dim(2), wd = dy.dim(3), c = w.dim(1);
-        if (w.dim(0) != k || w.dim(2) != 3 || w.dim(3) != 3) {
-            throw new IllegalArgumentException(op + ": w must be [" + k + ", C, 3, 3] for dy " + DeviceArray.describe(dy.shape())
-                    + ", got " + DeviceArray.describe(w.shape()));
-        }
-        expect(op, "dx", dx, m, c, h, wd);
-        noOverlap(op, "dx", dx, "dy", dy);
-        noOverlap(op, "dx", dx, "w", w);
-
-        conv.backwardData(dy, w, dx, c);
+        ArgumentChecks.conv3x3BackwardData(op, dy, w, dx);
+        conv.backwardData(dy, w, dx, w.dim(1));
     }
 
     // ---------------------------------------------------------------- ReLU
@@ -317,11 +289,7 @@ public final class CpuBackend implements Backend {
     public void reluForward(DeviceArray xa, DeviceArray ya) {
         String op = "reluForward";
         CpuArray x = arg(op, "x", xa), y = arg(op, "y", ya);
-        if (!Arrays.equals(x.shape(), y.shape())) {
-            throw new IllegalArgumentException(op + ": y " + DeviceArray.describe(y.shape()) + " must have the shape of x "
-                    + DeviceArray.describe(x.shape()));
-        }
-        inPlaceOrDisjoint(op, "y", y, "x", x);
+        ArgumentChecks.reluForward(op, x, y);
         FloatBuffer xb = x.buffer(), yb = y.buffer();
         int total = x.length, chunks = (total + CHUNK - 1) / CHUNK;
         parallel.forEach(chunks, CHUNK, t -> {
@@ -337,18 +305,8 @@ public final class CpuBackend implements Backend {
     public void reluBackward(DeviceArray ya, DeviceArray dya, DeviceArray dxa) {
         String op = "reluBackward";
         CpuArray y = arg(op, "y", ya), dy = arg(op, "dy", dya), dx = arg(op, "dx", dxa);
+        ArgumentChecks.reluBackward(op, y, dy, dx);
         int n = y.dim(0);
-        if (dy.rank() != y.rank() || !Arrays.equals(tail(dy.shape()), tail(y.shape()))) {
-            throw new IllegalArgumentException(op + ": dy " + DeviceArray.describe(dy.shape()) + " must be y "
-                    + DeviceArray.describe(y.shape()) + " with a stacked batch");
-        }
-        stacked(op, "dy", dy, n, "y");
-        if (!Arrays.equals(dx.shape(), dy.shape())) {
-            throw new IllegalArgumentException(op + ": dx " + DeviceArray.describe(dx.shape()) + " must have the shape of dy "
-                    + DeviceArray.describe(dy.shape()));
-        }
-        inPlaceOrDisjoint(op, "dx", dx, "dy", dy);
-        noOverlap(op, "dx", dx, "y", y);
         FloatBuffer yb = y.buffer(), dyb = dy.buffer(), dxb = dx.buffer();
         int item = dy.length / dy.dim(0), perItem = (item + CHUNK - 1) / CHUNK;
         parallel.forEach(dy.dim(0) * perItem, CHUNK, t -> {
@@ -371,21 +329,14 @@ public final class CpuBackend implements Backend {
         return (~a >> 31) & (~(0x7f7fffff - a) >> 31);
     }
 
-    private static int[] tail(int[] s) {
-        return Arrays.copyOfRange(s, 1, s.length);
-    }
-
     // ---------------------------------------------------------------- max pool 2x2
 
     @Override
     public void maxPool2x2Forward(DeviceArray xa, DeviceArray ya) {
         String op = "maxPool2x2Forward";
         CpuArray x = arg(op, "x", xa), y = arg(op, "y", ya);
-        rank(op, "x", x, 4);
+        ArgumentChecks.maxPool2x2Forward(op, x, y);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2;
-        if (oh == 0 || ow == 0) throw new IllegalArgumentException(op + ": x " + DeviceArray.describe(x.shape()) + " is smaller than 2x2");
-        expect(op, "y", y, n, c, oh, ow);
-        noOverlap(op, "y", y, "x", x);
         FloatBuffer xb = x.buffer(), yb = y.buffer();
         parallel.forEach(n * c, (long) h * w, plane -> {
             int xo = plane * h * w, yo = plane * oh * ow;
@@ -425,17 +376,8 @@ public final class CpuBackend implements Backend {
     public void maxPool2x2Backward(DeviceArray xa, DeviceArray dya, DeviceArray dxa) {
         String op = "maxPool2x2Backward";
         CpuArray x = arg(op, "x", xa), dy = arg(op, "dy", dya), dx = arg(op, "dx", dxa);
-        rank(op, "x", x, 4);
-        rank(op, "dy", dy, 4);
+        ArgumentChecks.maxPool2x2Backward(op, x, dy, dx);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2, m = dy.dim(0);
-        if (dy.dim(1) != c || dy.dim(2) != oh || dy.dim(3) != ow) {
-            throw new IllegalArgumentException(op + ": dy " + DeviceArray.describe(dy.shape()) + " must be [M, " + c + ", "
-                    + oh + ", " + ow + "] for x " + DeviceArray.describe(x.shape()));
-        }
-        stacked(op, "dy", dy, n, "x");
-        expect(op, "dx", dx, m, c, h, w);
-        noOverlap(op, "dx", dx, "x", x);
-        noOverlap(op, "dx", dx, "dy", dy);
         FloatBuffer xb = x.buffer(), dyb = dy.buffer(), dxb = dx.buffer();
         int chw = c * h * w;
         parallel.forEach(m * c, (long) h * w, plane -> {
@@ -477,11 +419,8 @@ public final class CpuBackend implements Backend {
     public void adaptiveAvgPoolForward(DeviceArray xa, DeviceArray ya) {
         String op = "adaptiveAvgPoolForward";
         CpuArray x = arg(op, "x", xa), y = arg(op, "y", ya);
-        rank(op, "x", x, 4);
-        rank(op, "y", y, 4);
+        ArgumentChecks.adaptiveAvgPoolForward(op, x, y);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
-        expect(op, "y", y, n, c, oh, ow);
-        noOverlap(op, "y", y, "x", x);
         FloatBuffer xb = x.buffer(), yb = y.buffer();
         parallel.forEach(n * c, (long) h * w + (long) oh * ow, plane -> {
             int xo = plane * h * w, yo = plane * oh * ow;
@@ -503,14 +442,8 @@ public final class CpuBackend implements Backend {
     public void adaptiveAvgPoolBackward(DeviceArray dya, DeviceArray dxa) {
         String op = "adaptiveAvgPoolBackward";
         CpuArray dy = arg(op, "dy", dya), dx = arg(op, "dx", dxa);
-        rank(op, "dy", dy, 4);
-        rank(op, "dx", dx, 4);
+        ArgumentChecks.adaptiveAvgPoolBackward(op, dy, dx);
         int m = dy.dim(0), c = dy.dim(1), oh = dy.dim(2), ow = dy.dim(3), h = dx.dim(2), w = dx.dim(3);
-        if (dx.dim(0) != m || dx.dim(1) != c) {
-            throw new IllegalArgumentException(op + ": dx " + DeviceArray.describe(dx.shape()) + " must be [" + m + ", " + c
-                    + ", H, W] for dy " + DeviceArray.describe(dy.shape()));
-        }
-        noOverlap(op, "dx", dx, "dy", dy);
         FloatBuffer dyb = dy.buffer(), dxb = dx.buffer();
         parallel.forEach(m * c, (long) h * w + (long) oh * ow, plane -> {
             int dxo = plane * h * w, dyo = plane * oh * ow;
@@ -536,19 +469,8 @@ public final class CpuBackend implements Backend {
     public void fcForward(DeviceArray xa, DeviceArray wa, DeviceArray ba, DeviceArray ya) {
         String op = "fcForward";
         CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = arg(op, "y", ya);
-        rank(op, "w", w, 2);
+        ArgumentChecks.fcForward(op, x, w, b, y);
         int n = x.dim(0), mOut = w.dim(0), k = w.dim(1);
-        if (x.length / n != k) {
-            throw new IllegalArgumentException(op + ": x " + DeviceArray.describe(x.shape()) + " has " + (x.length / n)
-                    + " features per item, w " + DeviceArray.describe(w.shape()) + " wants " + k);
-        }
-        expect(op, "b", b, mOut);
-        if (y.dim(0) != n || y.length != (long) n * mOut) {
-            throw new IllegalArgumentException(op + ": y must be [" + n + ", " + mOut + "], got " + DeviceArray.describe(y.shape()));
-        }
-        noOverlap(op, "y", y, "x", x);
-        noOverlap(op, "y", y, "w", w);
-        noOverlap(op, "y", y, "b", b);
         FloatBuffer yb = y.buffer(), bb = b.buffer();
         for (int r = 0; r < n; r++) yb.put(r * mOut, bb, 0, mOut);
         // output features split across the pool: y[:, m0:m1] += x · w[m0:m1]ᵀ
@@ -570,17 +492,8 @@ public final class CpuBackend implements Backend {
     public void fcBackwardData(DeviceArray dya, DeviceArray wa, DeviceArray dxa) {
         String op = "fcBackwardData";
         CpuArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = arg(op, "dx", dxa);
-        rank(op, "w", w, 2);
+        ArgumentChecks.fcBackwardData(op, dy, w, dx);
         int n = dy.dim(0), mOut = w.dim(0), k = w.dim(1);
-        if (dy.length != (long) n * mOut) {
-            throw new IllegalArgumentException(op + ": dy must be [N, " + mOut + "] for w " + DeviceArray.describe(w.shape())
-                    + ", got " + DeviceArray.describe(dy.shape()));
-        }
-        if (dx.dim(0) != n || dx.length != (long) n * k) {
-            throw new IllegalArgumentException(op + ": dx must hold [" + n + ", " + k + "], got " + DeviceArray.describe(dx.shape()));
-        }
-        noOverlap(op, "dx", dx, "dy", dy);
-        noOverlap(op, "dx", dx, "w", w);
         // input features split across the pool: dx[:, k0:k1] = dy · w[:, k0:k1]
         int slices = slices(k, (long) n * mOut);
         parallel.forEach(slices, Long.MAX_VALUE / slices, sl -> {
@@ -596,11 +509,7 @@ public final class CpuBackend implements Backend {
     public void softmax(DeviceArray logits, DeviceArray probs) {
         String op = "softmax";
         CpuArray z = arg(op, "logits", logits), p = arg(op, "probs", probs);
-        if (!Arrays.equals(z.shape(), p.shape())) {
-            throw new IllegalArgumentException(op + ": probs " + DeviceArray.describe(p.shape()) + " must have the shape of logits "
-                    + DeviceArray.describe(z.shape()));
-        }
-        inPlaceOrDisjoint(op, "probs", p, "logits", z);
+        ArgumentChecks.softmax(op, z, p);
         int n = z.dim(0), m = z.length / n;
         FloatBuffer zb = z.buffer(), pb = p.buffer();
         double[] row = new double[m];
@@ -626,19 +535,8 @@ public final class CpuBackend implements Backend {
     public void backwardSeeds(DeviceArray logits, int[] classes, DeviceArray seeds) {
         String op = "backwardSeeds";
         CpuArray z = arg(op, "logits", logits), s = arg(op, "seeds", seeds);
+        ArgumentChecks.backwardSeeds(op, z, classes, s);
         int n = z.dim(0), m = z.length / n;
-        if (classes == null || classes.length != n) {
-            throw new IllegalArgumentException(op + ": need one class per logits row (" + n + "), got "
-                    + (classes == null ? "null" : classes.length));
-        }
-        for (int cls : classes) {
-            if (cls < 0 || cls >= m) throw new IllegalArgumentException(op + ": class " + cls + " is outside 0.." + (m - 1));
-        }
-        if (s.dim(0) != 2 * n || s.length != 2L * n * m) {
-            throw new IllegalArgumentException(op + ": seeds must be [" + 2 * n + ", " + m + "] for logits "
-                    + DeviceArray.describe(z.shape()) + ", got " + DeviceArray.describe(s.shape()));
-        }
-        noOverlap(op, "seeds", s, "logits", z);
         FloatBuffer zb = z.buffer(), sb = s.buffer();
         double[] row = new double[m];
         Im2col.zero(sb, 0, n * m);
@@ -657,19 +555,11 @@ public final class CpuBackend implements Backend {
     public void maps(DeviceArray aa, DeviceArray g1a, DeviceArray g2a, List<MapMethod> methods, DeviceArray outa) {
         String op = "maps";
         CpuArray a = arg(op, "a", aa), g1 = arg(op, "g1", g1a), out = arg(op, "out", outa);
-        if (methods == null || methods.isEmpty() || methods.stream().anyMatch(java.util.Objects::isNull)) {
-            throw new IllegalArgumentException(op + ": methods must be a non-empty list without nulls, got " + methods);
-        }
+        ArgumentChecks.mapMethods(op, methods);
         boolean needsG2 = methods.stream().anyMatch(MapMethod::needsG2);
         CpuArray g2 = g2a == null && !needsG2 ? null : arg(op, "g2", g2a);
-        rank(op, "a", a, 4);
+        ArgumentChecks.maps(op, a, g1, g2, methods.size(), out);
         int n = a.dim(0), c = a.dim(1), h = a.dim(2), w = a.dim(3), k = methods.size();
-        expect(op, "g1", g1, n, c, h, w);
-        if (g2 != null) expect(op, "g2", g2, n, c, h, w);
-        expect(op, "out", out, n, k, h, w);
-        noOverlap(op, "out", out, "a", a);
-        noOverlap(op, "out", out, "g1", g1);
-        if (g2 != null) noOverlap(op, "out", out, "g2", g2);
         List<MapMethod> ms = List.copyOf(methods);
         int chw = c * h * w, khw = k * h * w;
         FloatBuffer ab = a.buffer(), g1b = g1.buffer(), g2b = g2 == null ? null : g2.buffer(), ob = out.buffer();

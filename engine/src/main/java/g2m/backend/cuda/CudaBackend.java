@@ -34,11 +34,6 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 
-import static g2m.backend.ArgumentChecks.expect;
-import static g2m.backend.ArgumentChecks.inPlaceOrDisjoint;
-import static g2m.backend.ArgumentChecks.noOverlap;
-import static g2m.backend.ArgumentChecks.rank;
-import static g2m.backend.ArgumentChecks.stacked;
 import static g2m.backend.cuda.CudaStatus.Api.CUBLAS;
 import static g2m.backend.cuda.CudaStatus.Api.CUDNN;
 import static g2m.backend.cuda.CudaStatus.Api.DRIVER;
@@ -780,18 +775,8 @@ public final class CudaBackend implements Backend {
         String op = "conv3x3Forward";
         enter(op);
         CudaArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = arg(op, "y", ya);
-        rank(op, "x", x, 4);
-        rank(op, "w", w, 4);
+        ArgumentChecks.conv3x3Forward(op, x, w, b, y);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3), k = w.dim(0);
-        if (w.dim(1) != c || w.dim(2) != 3 || w.dim(3) != 3) {
-            throw new IllegalArgumentException(op + ": w must be [K, " + c + ", 3, 3] for x " + DeviceArray.describe(x.shape())
-                    + ", got " + DeviceArray.describe(w.shape()));
-        }
-        expect(op, "b", b, k);
-        expect(op, "y", y, n, k, h, wd);
-        noOverlap(op, "y", y, "x", x);
-        noOverlap(op, "y", y, "w", w);
-        noOverlap(op, "y", y, "b", b);
         ConvPlan plan = convPlans.get(new ConvKey(true, n, c, h, wd, k), ConvPlan::new);
         DevicePointer ws = workspace(plan.workspaceBytes);
         dnn(cudnnConvolutionForward(cudnn, one, plan.in.desc, ptr(x), plan.filter, ptr(w), plan.conv, plan.algo, ws, plan.workspaceBytes,
@@ -804,17 +789,8 @@ public final class CudaBackend implements Backend {
         String op = "conv3x3BackwardData";
         enter(op);
         CudaArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = arg(op, "dx", dxa);
-        rank(op, "dy", dy, 4);
-        rank(op, "w", w, 4);
-        rank(op, "dx", dx, 4);
+        ArgumentChecks.conv3x3BackwardData(op, dy, w, dx);
         int m = dy.dim(0), k = dy.dim(1), h = dy.dim(2), wd = dy.dim(3), c = w.dim(1);
-        if (w.dim(0) != k || w.dim(2) != 3 || w.dim(3) != 3) {
-            throw new IllegalArgumentException(op + ": w must be [" + k + ", C, 3, 3] for dy " + DeviceArray.describe(dy.shape())
-                    + ", got " + DeviceArray.describe(w.shape()));
-        }
-        expect(op, "dx", dx, m, c, h, wd);
-        noOverlap(op, "dx", dx, "dy", dy);
-        noOverlap(op, "dx", dx, "w", w);
         ConvPlan plan = convPlans.get(new ConvKey(false, m, c, h, wd, k), ConvPlan::new);
         DevicePointer ws = workspace(plan.workspaceBytes);
         dnn(cudnnConvolutionBackwardData(cudnn, one, plan.filter, ptr(w), plan.in.desc, ptr(dy), plan.conv, plan.algo, ws,
@@ -828,11 +804,7 @@ public final class CudaBackend implements Backend {
         String op = "reluForward";
         enter(op);
         CudaArray x = arg(op, "x", xa), y = arg(op, "y", ya);
-        if (!Arrays.equals(x.shape(), y.shape())) {
-            throw new IllegalArgumentException(op + ": y " + DeviceArray.describe(y.shape()) + " must have the shape of x "
-                    + DeviceArray.describe(x.shape()));
-        }
-        inPlaceOrDisjoint(op, "y", y, "x", x);
+        ArgumentChecks.reluForward(op, x, y);
         cudnnTensorStruct d = tensorDesc(x);
         dnn(cudnnActivationForward(cudnn, reluDesc, one, d, ptr(x), zero, d, ptr(y)), "cudnnActivationForward (ReLU) " + DeviceArray.describe(x.shape()));
     }
@@ -842,18 +814,8 @@ public final class CudaBackend implements Backend {
         String op = "reluBackward";
         enter(op);
         CudaArray y = arg(op, "y", ya), dy = arg(op, "dy", dya), dx = arg(op, "dx", dxa);
+        ArgumentChecks.reluBackward(op, y, dy, dx);
         int n = y.dim(0);
-        int[] ys = y.shape(), dys = dy.shape();
-        if (dy.rank() != y.rank() || !Arrays.equals(Arrays.copyOfRange(dys, 1, dys.length), Arrays.copyOfRange(ys, 1, ys.length))) {
-            throw new IllegalArgumentException(op + ": dy " + DeviceArray.describe(dys) + " must be y " + DeviceArray.describe(ys)
-                    + " with a stacked batch");
-        }
-        stacked(op, "dy", dy, n, "y");
-        if (!Arrays.equals(dx.shape(), dys)) {
-            throw new IllegalArgumentException(op + ": dx " + DeviceArray.describe(dx.shape()) + " must have the shape of dy " + DeviceArray.describe(dys));
-        }
-        inPlaceOrDisjoint(op, "dx", dx, "dy", dy);
-        noOverlap(op, "dx", dx, "y", y);
         long item = y.numel() / n;
         launch(KernelSpec.RELU_BACKWARD, Kernels.linearBlocks(dy.numel()), 1,
                 y.address(), dy.address(), dx.address(), item, n, dy.numel());
@@ -866,11 +828,7 @@ public final class CudaBackend implements Backend {
         String op = "maxPool2x2Forward";
         enter(op);
         CudaArray x = arg(op, "x", xa), y = arg(op, "y", ya);
-        rank(op, "x", x, 4);
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2;
-        if (oh == 0 || ow == 0) throw new IllegalArgumentException(op + ": x " + DeviceArray.describe(x.shape()) + " is smaller than 2x2");
-        expect(op, "y", y, n, c, oh, ow);
-        noOverlap(op, "y", y, "x", x);
+        ArgumentChecks.maxPool2x2Forward(op, x, y);
         dnn(cudnnPoolingForward(cudnn, poolDesc, one, tensorDesc(x), ptr(x), zero, tensorDesc(y), ptr(y)),
                 "cudnnPoolingForward (max 2x2) " + DeviceArray.describe(x.shape()));
     }
@@ -880,17 +838,8 @@ public final class CudaBackend implements Backend {
         String op = "maxPool2x2Backward";
         enter(op);
         CudaArray x = arg(op, "x", xa), dy = arg(op, "dy", dya), dx = arg(op, "dx", dxa);
-        rank(op, "x", x, 4);
-        rank(op, "dy", dy, 4);
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2, m = dy.dim(0);
-        if (dy.dim(1) != c || dy.dim(2) != oh || dy.dim(3) != ow) {
-            throw new IllegalArgumentException(op + ": dy " + DeviceArray.describe(dy.shape()) + " must be [M, " + c + ", " + oh + ", " + ow
-                    + "] for x " + DeviceArray.describe(x.shape()));
-        }
-        stacked(op, "dy", dy, n, "x");
-        expect(op, "dx", dx, m, c, h, w);
-        noOverlap(op, "dx", dx, "x", x);
-        noOverlap(op, "dx", dx, "dy", dy);
+        ArgumentChecks.maxPool2x2Backward(op, x, dy, dx);
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         launch(KernelSpec.MAXPOOL2X2_BACKWARD, Kernels.linearBlocks(dx.numel()), 1,
                 x.address(), dy.address(), dx.address(), n, c, h, w, dx.numel());
     }
@@ -902,11 +851,8 @@ public final class CudaBackend implements Backend {
         String op = "adaptiveAvgPoolForward";
         enter(op);
         CudaArray x = arg(op, "x", xa), y = arg(op, "y", ya);
-        rank(op, "x", x, 4);
-        rank(op, "y", y, 4);
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
-        expect(op, "y", y, n, c, oh, ow);
-        noOverlap(op, "y", y, "x", x);
+        ArgumentChecks.adaptiveAvgPoolForward(op, x, y);
+        int h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
         launch(KernelSpec.ADAPTIVE_AVGPOOL_FORWARD, Kernels.linearBlocks(y.numel()), 1,
                 x.address(), y.address(), h, w, oh, ow, y.numel());
     }
@@ -916,14 +862,8 @@ public final class CudaBackend implements Backend {
         String op = "adaptiveAvgPoolBackward";
         enter(op);
         CudaArray dy = arg(op, "dy", dya), dx = arg(op, "dx", dxa);
-        rank(op, "dy", dy, 4);
-        rank(op, "dx", dx, 4);
-        int m = dy.dim(0), c = dy.dim(1), oh = dy.dim(2), ow = dy.dim(3), h = dx.dim(2), w = dx.dim(3);
-        if (dx.dim(0) != m || dx.dim(1) != c) {
-            throw new IllegalArgumentException(op + ": dx " + DeviceArray.describe(dx.shape()) + " must be [" + m + ", " + c
-                    + ", H, W] for dy " + DeviceArray.describe(dy.shape()));
-        }
-        noOverlap(op, "dx", dx, "dy", dy);
+        ArgumentChecks.adaptiveAvgPoolBackward(op, dy, dx);
+        int oh = dy.dim(2), ow = dy.dim(3), h = dx.dim(2), w = dx.dim(3);
         launch(KernelSpec.ADAPTIVE_AVGPOOL_BACKWARD, Kernels.linearBlocks(dx.numel()), 1,
                 dy.address(), dx.address(), h, w, oh, ow, dx.numel());
     }
@@ -945,19 +885,8 @@ public final class CudaBackend implements Backend {
         String op = "fcForward";
         enter(op);
         CudaArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = arg(op, "y", ya);
-        rank(op, "w", w, 2);
+        ArgumentChecks.fcForward(op, x, w, b, y);
         int n = x.dim(0), mOut = w.dim(0), k = w.dim(1);
-        if (x.numel() / n != k) {
-            throw new IllegalArgumentException(op + ": x " + DeviceArray.describe(x.shape()) + " has " + (x.numel() / n)
-                    + " features per item, w " + DeviceArray.describe(w.shape()) + " wants " + k);
-        }
-        expect(op, "b", b, mOut);
-        if (y.dim(0) != n || y.numel() != (long) n * mOut) {
-            throw new IllegalArgumentException(op + ": y must be [" + n + ", " + mOut + "], got " + DeviceArray.describe(y.shape()));
-        }
-        noOverlap(op, "y", y, "x", x);
-        noOverlap(op, "y", y, "w", w);
-        noOverlap(op, "y", y, "b", b);
         launch(KernelSpec.BIAS_ROWS, Kernels.linearBlocks(y.numel()), 1, y.address(), b.address(), mOut, y.numel());
         // row-major y[n,M] += x[n,K]·w[M,K]ᵀ is column-major yᵀ[M,n] += wᵀ… : C = op(A)·B with A = w (K×M col-major, transposed), B = xᵀ
         blas(cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, mOut, n, k, one, ptr(w), CUDA_R_32F, k, ptr(x), CUDA_R_32F, k,
@@ -969,17 +898,8 @@ public final class CudaBackend implements Backend {
         String op = "fcBackwardData";
         enter(op);
         CudaArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = arg(op, "dx", dxa);
-        rank(op, "w", w, 2);
+        ArgumentChecks.fcBackwardData(op, dy, w, dx);
         int n = dy.dim(0), mOut = w.dim(0), k = w.dim(1);
-        if (dy.numel() != (long) n * mOut) {
-            throw new IllegalArgumentException(op + ": dy must be [N, " + mOut + "] for w " + DeviceArray.describe(w.shape())
-                    + ", got " + DeviceArray.describe(dy.shape()));
-        }
-        if (dx.dim(0) != n || dx.numel() != (long) n * k) {
-            throw new IllegalArgumentException(op + ": dx must hold [" + n + ", " + k + "], got " + DeviceArray.describe(dx.shape()));
-        }
-        noOverlap(op, "dx", dx, "dy", dy);
-        noOverlap(op, "dx", dx, "w", w);
         // row-major dx[n,K] = dy[n,M]·w[M,K]: column-major dxᵀ[K,n] = w(K×M col-major)·dyᵀ(M×n)
         blas(cublasGemmEx(cublas, CUBLAS_OP_N, CUBLAS_OP_N, k, n, mOut, one, ptr(w), CUDA_R_32F, k, ptr(dy), CUDA_R_32F, mOut,
                 zero, ptr(dx), CUDA_R_32F, k, computeType(), CUBLAS_GEMM_DEFAULT), "cublasGemmEx (fc backward " + n + "x" + mOut + " -> " + k + ")");
@@ -992,11 +912,7 @@ public final class CudaBackend implements Backend {
         String op = "softmax";
         enter(op);
         CudaArray z = arg(op, "logits", logits), p = arg(op, "probs", probs);
-        if (!Arrays.equals(z.shape(), p.shape())) {
-            throw new IllegalArgumentException(op + ": probs " + DeviceArray.describe(p.shape()) + " must have the shape of logits "
-                    + DeviceArray.describe(z.shape()));
-        }
-        inPlaceOrDisjoint(op, "probs", p, "logits", z);
+        ArgumentChecks.softmax(op, z, p);
         int n = z.dim(0), m = (int) (z.numel() / n);
         launch(KernelSpec.SOFTMAX_ROWS, n, 1, z.address(), p.address(), m);
     }
@@ -1006,18 +922,8 @@ public final class CudaBackend implements Backend {
         String op = "backwardSeeds";
         enter(op);
         CudaArray z = arg(op, "logits", logits), s = arg(op, "seeds", seeds);
+        ArgumentChecks.backwardSeeds(op, z, classes, s);
         int n = z.dim(0), m = (int) (z.numel() / n);
-        if (classes == null || classes.length != n) {
-            throw new IllegalArgumentException(op + ": need one class per logits row (" + n + "), got " + (classes == null ? "null" : classes.length));
-        }
-        for (int cls : classes) {
-            if (cls < 0 || cls >= m) throw new IllegalArgumentException(op + ": class " + cls + " is outside 0.." + (m - 1));
-        }
-        if (s.dim(0) != 2 * n || s.numel() != 2L * n * m) {
-            throw new IllegalArgumentException(op + ": seeds must be [" + 2 * n + ", " + m + "] for logits " + DeviceArray.describe(z.shape())
-                    + ", got " + DeviceArray.describe(s.shape()));
-        }
-        noOverlap(op, "seeds", s, "logits", z);
         long cls = uploadInts(classes);
         launch(KernelSpec.BACKWARD_SEEDS, n, 1, z.address(), cls, s.address(), n, m);
     }
@@ -1041,19 +947,11 @@ public final class CudaBackend implements Backend {
         String op = "maps";
         enter(op);
         CudaArray a = arg(op, "a", aa), g1 = arg(op, "g1", g1a), out = arg(op, "out", outa);
-        if (methods == null || methods.isEmpty() || methods.stream().anyMatch(Objects::isNull)) {
-            throw new IllegalArgumentException(op + ": methods must be a non-empty list without nulls, got " + methods);
-        }
+        ArgumentChecks.mapMethods(op, methods);
         boolean needsG2 = methods.stream().anyMatch(MapMethod::needsG2);
         CudaArray g2 = g2a == null && !needsG2 ? null : arg(op, "g2", g2a);
-        rank(op, "a", a, 4);
+        ArgumentChecks.maps(op, a, g1, g2, methods.size(), out);
         int n = a.dim(0), c = a.dim(1), h = a.dim(2), w = a.dim(3), k = methods.size(), hw = h * w;
-        expect(op, "g1", g1, n, c, h, w);
-        if (g2 != null) expect(op, "g2", g2, n, c, h, w);
-        expect(op, "out", out, n, k, h, w);
-        noOverlap(op, "out", out, "a", a);
-        noOverlap(op, "out", out, "g1", g1);
-        if (g2 != null) noOverlap(op, "out", out, "g2", g2);
         if (n > 65535) throw new IllegalArgumentException(op + ": at most 65535 images per call, got " + n);
         int packed = packMethods(methods); // refuses more than 8 before anything is enqueued
         boolean weights = needsChannelWeights(methods);
