@@ -23,6 +23,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The embedding API: open once (weights loaded and uploaded once), call {@link #maps} from any
@@ -91,12 +92,19 @@ public final class G2mEngine implements AutoCloseable {
 
     /** Opens weights in any format {@code convert} reads (converted once, cached by content). */
     public static G2mEngine open(Path weights, Options options) {
+        return open(() -> Safetensors.read(WeightsCache.resolve(weights, options.cacheDir())), options);
+    }
+
+    /**
+     * Opens weights that {@code weights} makes or reads, e.g. {@code () -> RandomVgg16.create(7)};
+     * it is called once, after the backend is open (so no GPU is reported in seconds, before a
+     * large weights file is read or a network made).
+     */
+    public static G2mEngine open(Supplier<Checkpoint> weights, Options options) {
         if (options.batchSize() < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + options.batchSize());
-        // the backend first: no GPU is reported in seconds, before a large weights file is read
         Backend b = Backends.open(options.device(), options.threads(), options.precision());
         try {
-            Path file = WeightsCache.resolve(weights, options.cacheDir());
-            Checkpoint c = Safetensors.read(file);
+            Checkpoint c = weights.get();
             Preprocessing p = Preprocessing.fromMetadata(c.metadata());
             return new G2mEngine(b, new Vgg16Net(b, c), p, c.metadata(), options);
         } catch (RuntimeException | Error e) {

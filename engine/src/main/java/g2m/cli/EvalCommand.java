@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import g2m.api.G2mEngine;
-import g2m.backend.Backend;
 import g2m.backend.Backends;
 import g2m.eval.Dataset;
 import g2m.eval.EvalCheckpoint;
@@ -16,7 +15,6 @@ import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
 import g2m.net.RandomVgg16;
 import g2m.net.Tap;
-import g2m.net.Vgg16Net;
 import g2m.weights.AtomicFiles;
 import g2m.weights.Preprocessing;
 import g2m.weights.fetch.WeightsFetcher;
@@ -140,7 +138,7 @@ final class EvalCommand implements Callable<Integer> {
             progress.done();
             EvalReport report = EvalReport.fromCheckpoint(output.resolve(EvalCheckpoint.FILE), taps, ms, limit, saveBoxes);
             ObjectNode run = JSON.createObjectNode();
-            run.put("device", net.device());
+            run.put("device", net.engine().device());
             run.put("batch", batch);
             run.put("workers", nWorkers);
             run.put("resumed_from", s.resumedFrom());
@@ -151,7 +149,7 @@ final class EvalCommand implements Callable<Integer> {
             report.write(output, settings, describe(data), run);
             out.print(report.table());
             String thisRun = s.evaluated() > 0
-                    ? String.format(Locale.ROOT, "%d this run, %.2f s/image on %s", s.evaluated(), s.seconds() / s.evaluated(), net.device())
+                    ? String.format(Locale.ROOT, "%d this run, %.2f s/image on %s", s.evaluated(), s.seconds() / s.evaluated(), net.engine().device())
                     : "all from the checkpoint";
             out.printf(Locale.ROOT, "%d image(s) evaluated (%s)%s; results in %s%n", report.evaluated(), thisRun,
                     report.skipped().isEmpty() ? "" : ", " + report.skipped().size() + " skipped", output.resolve(EvalReport.MD));
@@ -222,96 +220,43 @@ final class EvalCommand implements Callable<Integer> {
         ms.forEach(x -> m.add(x.id));
         s.put("grabcut", gc.name().toLowerCase(Locale.ROOT));
         s.put("save_boxes", saveBoxes);
-        s.put("device", net.backendName());     // cpu and cuda round differently; threads and batch do not matter
+        s.put("device", net.engine().backendName());     // cpu and cuda round differently; threads and batch do not matter
         return s;
     }
 
     /** The network for the runner, with what identifies its weights. */
-    private interface Net extends EvalRunner.Network, AutoCloseable {
-        String device();
-
-        String backendName();
-
-        String fingerprint();
+    private record Net(G2mEngine engine, String fingerprint) implements EvalRunner.Network, AutoCloseable {
+        @Override
+        public Preprocessing preprocessing() {
+            return engine.preprocessing();
+        }
 
         @Override
-        void close();
+        public int numClasses() {
+            return engine.numClasses();
+        }
+
+        @Override
+        public BatchMaps run(float[] x, int count, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
+            return engine.maps(x, count, h, w, classes, taps, methods);
+        }
+
+        @Override
+        public void close() {
+            engine.close();
+        }
     }
 
     private Net openNet() {
+        G2mEngine.Options options = new G2mEngine.Options(device, threads, Math.max(1, batch) * 10, WeightsFetcher.defaultCache());
         if (randomWeights != null) {
             if (weights != null) throw new Main.UserException("--random-weights replaces --weights; give one");
-            Backend b = Backends.open(device, threads);
-            Vgg16Net n;
-            try {
-                n = new Vgg16Net(b, RandomVgg16.create(randomWeights));
-            } catch (RuntimeException | Error e) {
-                b.close();
-                throw e;
-            }
-            return new Net() {
-                public Preprocessing preprocessing() {
-                    return Preprocessing.PYTORCH;
-                }
-
-                public int numClasses() {
-                    return n.numClasses();
-                }
-
-                public BatchMaps run(float[] x, int count, int h, int w, int[] classes, List<Tap> t, List<MapMethod> m) {
-                    return n.run(x, count, h, w, classes, t, m);
-                }
-
-                public String device() {
-                    return b.description();
-                }
-
-                public String backendName() {
-                    return b.name();
-                }
-
-                public String fingerprint() {
-                    return "random-vgg16:" + randomWeights;
-                }
-
-                public void close() {
-                    n.close();
-                    b.close();
-                }
-            };
+            long seed = randomWeights;
+            return new Net(G2mEngine.open(() -> RandomVgg16.create(seed), options), "random-vgg16:" + seed);
         }
         Path w = resolveWeights();
         String sha = sha256(w);
-        G2mEngine e = G2mEngine.open(w, new G2mEngine.Options(device, threads, Math.max(1, batch) * 10, WeightsFetcher.defaultCache()));
-        return new Net() {
-            public Preprocessing preprocessing() {
-                return e.preprocessing();
-            }
-
-            public int numClasses() {
-                return e.numClasses();
-            }
-
-            public BatchMaps run(float[] x, int count, int h, int wd, int[] classes, List<Tap> t, List<MapMethod> m) {
-                return e.maps(x, count, h, wd, classes, t, m);
-            }
-
-            public String device() {
-                return e.device();
-            }
-
-            public String backendName() {
-                return e.backendName();
-            }
-
-            public String fingerprint() {
-                return "sha256:" + sha;
-            }
-
-            public void close() {
-                e.close();
-            }
-        };
+        return new Net(G2mEngine.open(w, options), "sha256:" + sha);
     }
 
     private Path resolveWeights() {

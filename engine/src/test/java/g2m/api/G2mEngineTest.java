@@ -1,10 +1,14 @@
 package g2m.api;
 
+import g2m.backend.BackendUnavailableException;
+import g2m.backend.cuda.CudaBackend;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
 import g2m.net.Tap;
 import g2m.weights.Checkpoint;
+import g2m.weights.WeightsCache;
 import g2m.weights.safetensors.Safetensors;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,9 +20,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The embedding API end to end: a .pth opened directly, a picture in, maps equal to the PyTorch goldens. */
@@ -81,5 +87,30 @@ class G2mEngineTest {
                 pool.shutdownNow();
             }
         }
+    }
+
+    @Test
+    void weightsMadeInMemoryOpenLikeAFileAndOnlyOnceTheBackendIsOpen() {
+        G2mEngine.Options opt = new G2mEngine.Options("cpu", 2, 1, cache);
+        Path pth = resource("/fixtures/tiny_vgg16_zip.pth");
+        Checkpoint weights = Safetensors.read(WeightsCache.resolve(pth, cache));
+        Checkpoint golden = Safetensors.read(resource("/golden/preprocess.safetensors"));
+        float[] x = golden.tensors().get("pytorch_input").toFloats();
+        try (G2mEngine fromFile = G2mEngine.open(pth, opt); G2mEngine fromMemory = G2mEngine.open(() -> weights, opt)) {
+            assertEquals(fromFile.preprocessing().toString(), fromMemory.preprocessing().toString());
+            assertEquals(fromFile.metadata(), fromMemory.metadata());
+            BatchMaps a = fromFile.maps(x, 1, 224, 256, null, List.of(Tap.CONV5_1), MapMethod.G2M);
+            BatchMaps b = fromMemory.maps(x, 1, 224, 256, null, List.of(Tap.CONV5_1), MapMethod.G2M);
+            for (MapMethod m : MapMethod.G2M) assertArrayEquals(a.maps().get(Tap.CONV5_1).get(m), b.maps().get(Tap.CONV5_1).get(m), m.id);
+        }
+
+        // no GPU: the backend fails first, and the weights are never made
+        Assumptions.assumeTrue(CudaBackend.unavailableReason() != null, "a usable GPU is present");
+        AtomicInteger made = new AtomicInteger();
+        assertThrows(BackendUnavailableException.class, () -> G2mEngine.open(() -> {
+            made.incrementAndGet();
+            return weights;
+        }, opt.withDevice("cuda")));
+        assertEquals(0, made.get());
     }
 }
