@@ -1,5 +1,6 @@
 package g2m.bench;
 
+import g2m.api.ProcessMemory;
 import g2m.backend.Backend;
 import g2m.backend.BackendUnavailableException;
 import g2m.backend.Backends;
@@ -9,9 +10,6 @@ import g2m.net.RandomVgg16;
 import g2m.net.Tap;
 import g2m.net.Vgg16Net;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -90,17 +88,10 @@ public final class NetFixture implements AutoCloseable {
     public static String memoryLine(String what) {
         Runtime rt = Runtime.getRuntime();
         return String.format("[g2m-bench] %s: peak RSS (VmHWM) %s MB, RSS now (VmRSS) %s MB, heap used %d MB",
-                what, procStatusMb("VmHWM:"), procStatusMb("VmRSS:"), (rt.totalMemory() - rt.freeMemory()) >> 20);
+                what, mib(ProcessMemory.peakRssKib()), mib(ProcessMemory.rssKib()), (rt.totalMemory() - rt.freeMemory()) >> 20);
     }
 
-    static String procStatusMb(String key) {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith(key)) return Long.toString(Long.parseLong(l.replaceAll("[^0-9]", "")) >> 10);
-            }
-        } catch (IOException | RuntimeException e) {
-            return "n/a";
-        }
-        return "n/a";
+    private static String mib(long kib) {
+        return kib < 0 ? "n/a" : Long.toString(kib >> 10);
     }
 }

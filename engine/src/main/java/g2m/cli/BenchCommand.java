@@ -2,6 +2,7 @@ package g2m.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import g2m.api.ProcessMemory;
 import g2m.backend.Backend;
 import g2m.backend.Backends;
 import g2m.backend.Precision;
@@ -17,7 +18,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -154,16 +154,10 @@ final class BenchCommand implements Callable<Integer> {
         return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
     }
 
-    /** VmHWM of this process (Linux), or -1 where /proc is absent. */
+    /** VmHWM of this process in MiB (Linux), or -1 where /proc is absent. */
     static double peakRssMb() {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith("VmHWM:")) return round(Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024.0);
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-        return -1;
+        long kib = ProcessMemory.peakRssKib();
+        return kib < 0 ? -1 : round(kib / 1024.0);
     }
 
     private static double round(double v) {
