@@ -1,11 +1,10 @@
 package g2m.eval;
 
 import g2m.image.LoadedImage;
-import org.bytedeco.javacpp.BytePointer;
+import g2m.image.Mats;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Rect;
 
-import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 import static org.bytedeco.opencv.global.opencv_core.setRNGSeed;
 import static org.bytedeco.opencv.global.opencv_imgproc.GC_FGD;
 import static org.bytedeco.opencv.global.opencv_imgproc.GC_INIT_WITH_MASK;
@@ -50,11 +49,8 @@ public final class GrabCutRefine {
             bgr[i + 1] = rgb[i + 1];
             bgr[i + 2] = rgb[i];
         }
-        try (Mat img = new Mat(h, w, CV_8UC3); Mat m = Mats.gray(mask, w, h);
+        try (Mat img = Mats.uint8(bgr, w, h, 3); Mat m = Mats.gray(mask, w, h);
              Mat bgd = new Mat(); Mat fgd = new Mat(); Rect none = new Rect()) {
-            BytePointer p = img.data();
-            p.capacity(bgr.length);
-            p.put(bgr, 0, bgr.length);
             setRNGSeed(SEED);
             grabCut(img, m, none, bgd, fgd, 1, GC_INIT_WITH_MASK);
             byte[] out = Mats.bytes(m);

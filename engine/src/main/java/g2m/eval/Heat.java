@@ -1,5 +1,6 @@
 package g2m.eval;
 
+import g2m.image.Mats;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Size;
 

@@ -1,6 +1,7 @@
 package g2m.eval;
 
 import g2m.image.LoadedImage;
+import g2m.image.Mats;
 import g2m.weights.AtomicFiles;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.opencv_core.Mat;

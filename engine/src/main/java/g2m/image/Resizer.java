@@ -1,12 +1,10 @@
 package g2m.image;
 
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Size;
 
 import static org.bytedeco.opencv.global.opencv_core.ALGO_HINT_ACCURATE;
 import static org.bytedeco.opencv.global.opencv_core.BORDER_REFLECT;
-import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 import static org.bytedeco.opencv.global.opencv_imgproc.GaussianBlur;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_LINEAR_EXACT;
@@ -66,7 +64,7 @@ public final class Resizer {
         int w = image.width();
         int h = image.height();
         if (w == width && h == height) return image;
-        Mat src = toMat(image);
+        Mat src = Mats.uint8(image.pixels(), w, h, 3);
         Mat blurred = null;
         Mat dst = new Mat();
         try {
@@ -85,7 +83,7 @@ public final class Resizer {
             } else {
                 opencv_imgproc.resize(src, dst, new Size(width, height), 0, 0, INTER_LINEAR_EXACT);
             }
-            return LoadedImage.wrap(image.source(), width, height, bytes(dst));
+            return LoadedImage.wrap(image.source(), width, height, Mats.bytes(dst));
         } finally {
             src.close();
             dst.close();
@@ -96,27 +94,5 @@ public final class Resizer {
     /** OpenCV's kernel size for an 8-bit Gaussian of this σ (what {@code Size(0, 0)} means). */
     private static int kernelSize(double sigma) {
         return ((int) Math.round(sigma * 3 * 2 + 1)) | 1;
-    }
-
-    static Mat toMat(LoadedImage image) {
-        byte[] px = image.pixels();
-        Mat m = new Mat(image.height(), image.width(), CV_8UC3);
-        BytePointer p = m.data();
-        p.capacity(px.length);
-        p.put(px, 0, px.length);
-        return m;
-    }
-
-    static byte[] bytes(Mat m) {
-        Mat c = m.isContinuous() ? m : m.clone();
-        try {
-            byte[] out = new byte[Math.toIntExact(c.total() * c.channels())];
-            BytePointer p = c.data();
-            p.capacity(out.length);
-            p.get(out);
-            return out;
-        } finally {
-            if (c != m) c.close();
-        }
     }
 }

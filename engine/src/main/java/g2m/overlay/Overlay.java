@@ -2,6 +2,7 @@ package g2m.overlay;
 
 import g2m.image.ImageException;
 import g2m.image.LoadedImage;
+import g2m.image.Mats;
 import g2m.weights.AtomicFiles;
 import g2m.weights.WeightsException;
 import org.bytedeco.javacpp.BytePointer;
@@ -15,8 +16,6 @@ import java.util.Locale;
 import java.util.Objects;
 
 import static org.bytedeco.opencv.global.opencv_core.CV_32FC1;
-import static org.bytedeco.opencv.global.opencv_core.CV_8UC1;
-import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 import static org.bytedeco.opencv.global.opencv_core.addWeighted;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 import static org.bytedeco.opencv.global.opencv_imgproc.COLORMAP_JET;
@@ -97,11 +96,9 @@ public final class Overlay {
         int h = image.height();
         byte[] heat = heat(map, offset, mapHeight, mapWidth, w, h);
         byte[] rgb = image.rgb();
-        try (Mat heat8 = new Mat(h, w, CV_8UC1); Mat jet = new Mat(); Mat photo = new Mat(h, w, CV_8UC3);
+        try (Mat heat8 = Mats.gray(heat, w, h); Mat jet = new Mat(); Mat photo = Mats.uint8(rgb, w, h, 3);
              Mat bgr = new Mat(); Mat blend = new Mat(); Mat out = new Mat()) {
-            put(heat8, heat);
             applyColorMap(heat8, jet, COLORMAP_JET);            // BGR
-            put(photo, rgb);
             cvtColor(photo, bgr, COLOR_RGB2BGR);                // blend in BGR, both sides
             addWeighted(bgr, IMAGE_WEIGHT, jet, HEAT_WEIGHT, 0, blend);
             cvtColor(blend, out, COLOR_BGR2RGB);
@@ -122,8 +119,7 @@ public final class Overlay {
     public static void write(Path target, LoadedImage image, boolean overwrite) {
         String ext = extension(target);
         byte[] encoded;
-        try (Mat rgb = new Mat(image.height(), image.width(), CV_8UC3); Mat bgr = new Mat(); BytePointer buf = new BytePointer()) {
-            put(rgb, image.rgb());
+        try (Mat rgb = Mats.uint8(image.rgb(), image.width(), image.height(), 3); Mat bgr = new Mat(); BytePointer buf = new BytePointer()) {
             cvtColor(rgb, bgr, COLOR_RGB2BGR);
             boolean ok;
             try {
@@ -155,12 +151,6 @@ public final class Overlay {
         if (name.endsWith(".png")) return ".png";
         if (name.endsWith(".jpg") || name.endsWith(".jpeg")) return ".jpg";
         throw new ImageException(target + ": overlays are written as .png, .jpg or .jpeg");
-    }
-
-    private static void put(Mat m, byte[] data) {
-        BytePointer p = m.data();
-        p.capacity(data.length);
-        p.put(data, 0, data.length);
     }
 
     private static byte[] get(Mat m, int length) {

@@ -1,25 +1,32 @@
-package g2m.eval;
+package g2m.image;
 
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 import static org.bytedeco.opencv.global.opencv_core.CV_32FC1;
-import static org.bytedeco.opencv.global.opencv_core.CV_8UC1;
+import static org.bytedeco.opencv.global.opencv_core.CV_8UC;
 
-/** Copies between Java arrays and OpenCV Mats (row-major, continuous). */
-final class Mats {
+/** Copies between Java arrays and OpenCV Mats (row-major, continuous, channels interleaved). */
+public final class Mats {
     private Mats() {}
 
-    static Mat gray(byte[] px, int w, int h) {
-        Mat m = new Mat(h, w, CV_8UC1);
+    /** A new 8-bit Mat of {@code h} rows and {@code w} columns with {@code channels} channels, holding {@code px}. */
+    public static Mat uint8(byte[] px, int w, int h, int channels) {
+        Mat m = new Mat(h, w, CV_8UC(channels));
         BytePointer p = m.data();
         p.capacity(px.length);
         p.put(px, 0, px.length);
         return m;
     }
 
-    static Mat floats(float[] v, int w, int h) {
+    /** A new one-channel 8-bit Mat holding {@code px}. */
+    public static Mat gray(byte[] px, int w, int h) {
+        return uint8(px, w, h, 1);
+    }
+
+    /** A new one-channel float32 Mat holding {@code v}. */
+    public static Mat floats(float[] v, int w, int h) {
         Mat m = new Mat(h, w, CV_32FC1);
         FloatPointer p = new FloatPointer(m.data());
         p.capacity(v.length);
@@ -27,7 +34,8 @@ final class Mats {
         return m;
     }
 
-    static byte[] bytes(Mat m) {
+    /** An 8-bit Mat's values (a copy of it first if it is not continuous). */
+    public static byte[] bytes(Mat m) {
         Mat c = m.isContinuous() ? m : m.clone();
         try {
             byte[] out = new byte[Math.toIntExact(c.total() * c.elemSize())];
@@ -40,7 +48,8 @@ final class Mats {
         }
     }
 
-    static float[] floats(Mat m) {
+    /** A one-channel float32 Mat's values (a copy of it first if it is not continuous). */
+    public static float[] floats(Mat m) {
         Mat c = m.isContinuous() ? m : m.clone();
         try {
             float[] out = new float[Math.toIntExact(c.total())];
