@@ -6,6 +6,7 @@ import g2m.eval.Localizer;
 import g2m.eval.TenCrop;
 import g2m.image.ImageLoader;
 import g2m.image.LoadedImage;
+import g2m.image.Mats;
 import g2m.weights.Preprocessing;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.opencv_core.Mat;
@@ -25,7 +26,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
-import static org.bytedeco.opencv.global.opencv_core.CV_8UC3;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 
 /**
@@ -75,10 +75,7 @@ public class EvalStepsBenchmark {
                 }
             }
         }
-        try (Mat m = new Mat(height, width, CV_8UC3); BytePointer buf = new BytePointer()) {
-            BytePointer p = m.data();
-            p.capacity(bgr.length);
-            p.put(bgr, 0, bgr.length);
+        try (Mat m = Mats.uint8(bgr, width, height, 3); BytePointer buf = new BytePointer()) {
             imencode(".jpg", m, buf);
             jpeg = new byte[(int) buf.limit()];
             buf.get(jpeg);

@@ -58,10 +58,7 @@ public class MapLatencyBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        if (fixture == null) return; // set-up failed (e.g. device skipped)
-        System.out.println();
-        System.out.println(NetFixture.memoryLine(fixture.device() + ", " + methods + " @ " + tap + ", batch " + batch));
-        fixture.close();
+        if (fixture != null) fixture.reportMemoryAndClose(); // null: set-up failed (e.g. device skipped)
     }
 
     @Benchmark

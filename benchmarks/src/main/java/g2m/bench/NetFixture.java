@@ -24,6 +24,8 @@ public final class NetFixture implements AutoCloseable {
     public final int size;
     public final List<Tap> taps;
     public final List<MapMethod> methods;
+    /** The trial in words, for its memory line: "all4 @ conv5_1, batch 8". */
+    private final String trial;
     private final float[] input;
     private final Backend backend;
     private final Vgg16Net net;
@@ -33,6 +35,7 @@ public final class NetFixture implements AutoCloseable {
         this.size = size;
         this.methods = methods(methodsParam);
         this.taps = Tap.parseList(tapParam.replace('+', ','));
+        this.trial = methodsParam + " @ " + tapParam + ", batch " + batch;
         try {
             this.backend = Backends.open(device, threads);
         } catch (BackendUnavailableException e) {
@@ -69,6 +72,13 @@ public final class NetFixture implements AutoCloseable {
 
     public String device() {
         return backend.description();
+    }
+
+    /** The end of a trial: its memory line (see {@link #memoryLine}) on stdout, then {@link #close()}. */
+    public void reportMemoryAndClose() {
+        System.out.println();
+        System.out.println(memoryLine(device() + ", " + trial));
+        close();
     }
 
     @Override
