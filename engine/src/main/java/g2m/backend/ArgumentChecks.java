@@ -32,6 +32,28 @@ public final class ArgumentChecks {
         }
     }
 
+    /**
+     * The shape {@link Backend#upload} gives {@code host}: {@code shape}, or [host.length] when none
+     * is given; checked as {@link #checkShape} does, and {@code host} must fill it exactly.
+     */
+    public static int[] uploadShape(float[] host, int[] shape, long maxElements, String backend) {
+        if (host == null) throw new IllegalArgumentException("upload: host array is null");
+        int[] s = shape == null || shape.length == 0 ? new int[] {host.length} : shape;
+        checkShape("upload", s, maxElements, backend);
+        if (AbstractDeviceArray.count(s) != host.length) {
+            throw new IllegalArgumentException("upload: " + host.length + " values do not fill shape " + Arrays.toString(s));
+        }
+        return s;
+    }
+
+    public static void copyFromHost(float[] src, AbstractDeviceArray<?> dst) {
+        if (src == null) throw new IllegalArgumentException("copyFromHost: src is null");
+        if (src.length != dst.numel()) {
+            throw new IllegalArgumentException("copyFromHost: " + src.length + " values for dst " + DeviceArray.describe(dst.shape())
+                    + " (" + dst.numel() + " elements)");
+        }
+    }
+
     private static void rank(String op, String name, AbstractDeviceArray<?> a, int rank) {
         if (a.rank() != rank) {
             throw new IllegalArgumentException(op + ": " + name + " must have rank " + rank + ", got " + DeviceArray.describe(a.shape()));
@@ -42,6 +64,13 @@ public final class ArgumentChecks {
         if (!Arrays.equals(a.shape(), shape)) {
             throw new IllegalArgumentException(op + ": " + name + " must be " + Arrays.toString(shape) + ", got "
                     + DeviceArray.describe(a.shape()));
+        }
+    }
+
+    private static void sameShape(String op, String name, AbstractDeviceArray<?> a, String refName, AbstractDeviceArray<?> ref) {
+        if (!Arrays.equals(a.shape(), ref.shape())) {
+            throw new IllegalArgumentException(op + ": " + name + " " + DeviceArray.describe(a.shape()) + " must have the shape of "
+                    + refName + " " + DeviceArray.describe(ref.shape()));
         }
     }
 
@@ -96,10 +125,7 @@ public final class ArgumentChecks {
     }
 
     public static <A extends AbstractDeviceArray<A>> void reluForward(String op, A x, A y) {
-        if (!Arrays.equals(x.shape(), y.shape())) {
-            throw new IllegalArgumentException(op + ": y " + DeviceArray.describe(y.shape()) + " must have the shape of x "
-                    + DeviceArray.describe(x.shape()));
-        }
+        sameShape(op, "y", y, "x", x);
         inPlaceOrDisjoint(op, "y", y, "x", x);
     }
 
@@ -110,10 +136,7 @@ public final class ArgumentChecks {
                     + DeviceArray.describe(y.shape()) + " with a stacked batch");
         }
         stacked(op, "dy", dy, n, "y");
-        if (!Arrays.equals(dx.shape(), dy.shape())) {
-            throw new IllegalArgumentException(op + ": dx " + DeviceArray.describe(dx.shape()) + " must have the shape of dy "
-                    + DeviceArray.describe(dy.shape()));
-        }
+        sameShape(op, "dx", dx, "dy", dy);
         inPlaceOrDisjoint(op, "dx", dx, "dy", dy);
         noOverlap(op, "dx", dx, "y", y);
     }
@@ -194,10 +217,7 @@ public final class ArgumentChecks {
     }
 
     public static <A extends AbstractDeviceArray<A>> void softmax(String op, A z, A p) {
-        if (!Arrays.equals(z.shape(), p.shape())) {
-            throw new IllegalArgumentException(op + ": probs " + DeviceArray.describe(p.shape()) + " must have the shape of logits "
-                    + DeviceArray.describe(z.shape()));
-        }
+        sameShape(op, "probs", p, "logits", z);
         inPlaceOrDisjoint(op, "probs", p, "logits", z);
     }
 

@@ -55,6 +55,18 @@ class ArgumentChecksTest {
     }
 
     @Test
+    void hostCopies() {
+        refused("upload: host array is null", () -> be.upload(null, 2));
+        refused("upload: 5 values do not fill shape [2, 2]", () -> be.upload(new float[5], 2, 2));
+        refused("upload: dimensions must be positive, got [0]", () -> be.upload(new float[0]));
+        assertEquals(List.of(5), Arrays.stream(be.upload(new float[5]).shape()).boxed().toList(), "no shape: [length]");
+        CpuArray dst = a(2, 3);
+        refused("copyFromHost: src is null", () -> be.copyFromHost(null, dst));
+        refused("copyFromHost: 5 values for dst [2, 3] (6 elements)", () -> be.copyFromHost(new float[5], dst));
+        assertDoesNotThrow(() -> be.copyFromHost(new float[6], dst));
+    }
+
+    @Test
     void convolutions() {
         String f = "conv3x3Forward", b = "conv3x3BackwardData";
         CpuArray x = a(2, 3, 5, 6), w = a(4, 3, 3, 3), bias = a(4), y = a(2, 4, 5, 6);

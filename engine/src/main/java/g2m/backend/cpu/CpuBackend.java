@@ -207,13 +207,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public CpuArray upload(float[] host, int... shape) {
-        if (host == null) throw new IllegalArgumentException("upload: host array is null");
-        int[] s = shape == null || shape.length == 0 ? new int[]{host.length} : shape;
-        checkShape("upload", s);
-        if (CpuArray.count(s) != host.length) {
-            throw new IllegalArgumentException("upload: " + host.length + " values do not fill shape " + Arrays.toString(s));
-        }
-        CpuArray a = allocate(s);
+        CpuArray a = allocate(ArgumentChecks.uploadShape(host, shape, NativeBlock.MAX_FLOATS, "CPU"));
         a.buffer().put(0, host);
         return a;
     }
@@ -221,11 +215,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void copyFromHost(float[] src, DeviceArray dst) {
         CpuArray d = arg("copyFromHost", "dst", dst);
-        if (src == null) throw new IllegalArgumentException("copyFromHost: src is null");
-        if (src.length != d.length) {
-            throw new IllegalArgumentException("copyFromHost: " + src.length + " values for dst "
-                    + DeviceArray.describe(d.shape()) + " (" + d.length + " elements)");
-        }
+        ArgumentChecks.copyFromHost(src, d);
         d.buffer().put(0, src);
     }
 

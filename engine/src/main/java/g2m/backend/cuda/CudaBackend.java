@@ -153,6 +153,8 @@ public final class CudaBackend implements Backend {
     static final int CONV_PLAN_CAPACITY = 512;
     static final int TENSOR_DESC_CAPACITY = 256;
     static final int MIN_COMPUTE_CAPABILITY = 80;
+    /** Elements per array at most: cuDNN's limit per tensor. */
+    static final long MAX_ELEMENTS = Integer.MAX_VALUE;
 
     private final int device;
     private final Precision precision;
@@ -445,7 +447,7 @@ public final class CudaBackend implements Backend {
     // ---------------------------------------------------------------- memory
 
     static void checkShape(String op, int[] shape) {
-        ArgumentChecks.checkShape(op, shape, Integer.MAX_VALUE, "CUDA"); // cuDNN's limit per tensor
+        ArgumentChecks.checkShape(op, shape, MAX_ELEMENTS, "CUDA");
     }
 
     private CudaArray.Block malloc(long bytes, String what) {
@@ -486,13 +488,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public synchronized CudaArray upload(float[] host, int... shape) {
-        if (host == null) throw new IllegalArgumentException("upload: host array is null");
-        int[] s = shape == null || shape.length == 0 ? new int[] {host.length} : shape;
-        checkShape("upload", s);
-        if (CudaArray.count(s) != host.length) {
-            throw new IllegalArgumentException("upload: " + host.length + " values do not fill shape " + Arrays.toString(s));
-        }
-        CudaArray a = allocate(s);
+        CudaArray a = allocate(ArgumentChecks.uploadShape(host, shape, MAX_ELEMENTS, "CUDA"));
         try {
             copyFromHost(host, a);
         } catch (RuntimeException | Error e) {
@@ -532,11 +528,7 @@ public final class CudaBackend implements Backend {
     public synchronized void copyFromHost(float[] src, DeviceArray dst) {
         enter("copyFromHost");
         CudaArray d = arg("copyFromHost", "dst", dst);
-        if (src == null) throw new IllegalArgumentException("copyFromHost: src is null");
-        if (src.length != d.numel()) {
-            throw new IllegalArgumentException("copyFromHost: " + src.length + " values for dst " + DeviceArray.describe(d.shape())
-                    + " (" + d.numel() + " elements)");
-        }
+        ArgumentChecks.copyFromHost(src, d);
         int chunk = (int) (STAGING_MAX_BYTES / Float.BYTES);
         for (int off = 0; off < src.length; off += chunk) {
             int len = Math.min(chunk, src.length - off);
