@@ -17,17 +17,14 @@ import g2m.net.RandomVgg16;
 import g2m.net.Tap;
 import g2m.weights.AtomicFiles;
 import g2m.weights.Preprocessing;
+import g2m.weights.WeightsCache;
 import g2m.weights.fetch.WeightsFetcher;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -255,27 +252,13 @@ final class EvalCommand implements Callable<Integer> {
             return new Net(G2mEngine.open(() -> RandomVgg16.create(seed), options), "random-vgg16:" + seed);
         }
         Path w = resolveWeights();
-        String sha = sha256(w);
+        String sha = WeightsCache.sha256(w);
         return new Net(G2mEngine.open(w, options), "sha256:" + sha);
     }
 
     private Path resolveWeights() {
         if (weights != null && !Files.isRegularFile(weights)) throw new Main.UserException("--weights " + weights + ": no such file");
         return WeightsChoice.require(weights);
-    }
-
-    private static String sha256(Path f) {
-        try (InputStream in = Files.newInputStream(f)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 20];
-            int n;
-            while ((n = in.read(buf)) > 0) md.update(buf, 0, n);
-            return HexFormat.of().formatHex(md.digest());
-        } catch (IOException e) {
-            throw new Main.UserException("cannot read " + f + ": " + AtomicFiles.describe(e));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static double round(double v) {

@@ -34,7 +34,8 @@ public final class WeightsCache {
         return cached;
     }
 
-    static String sha256(Path file) {
+    /** The SHA-256 of the file's content, in hex; one-line {@link WeightsException}s for a missing or unreadable file. */
+    public static String sha256(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 20];
