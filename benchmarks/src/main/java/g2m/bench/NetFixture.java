@@ -77,7 +77,9 @@ public final class NetFixture implements AutoCloseable {
     /** The end of a trial: its memory line (see {@link #memoryLine}) on stdout, then {@link #close()}. */
     public void reportMemoryAndClose() {
         System.out.println();
-        System.out.println(memoryLine(device() + ", " + trial));
+        long device = backend.peakDeviceBytes();
+        System.out.println(memoryLine(device() + ", " + trial)
+                + (device >= 0 ? String.format(", GPU peak held by the engine %d MB", device >> 20) : ""));
         close();
     }
 

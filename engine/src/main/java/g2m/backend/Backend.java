@@ -19,6 +19,15 @@ public interface Backend extends AutoCloseable {
 
     String description();
 
+    /**
+     * The most device memory this backend has held at once, in bytes: its arrays, workspaces and
+     * scratch (not the libraries' own handles); -1 for a backend without device memory (the CPU's
+     * arrays are counted in the process's resident set).
+     */
+    default long peakDeviceBytes() {
+        return -1;
+    }
+
     /** New memory of the given shape; contents undefined. */
     DeviceArray allocate(int... shape);
 

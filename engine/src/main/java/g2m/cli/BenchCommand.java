@@ -139,6 +139,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("p50_ms", round(p50));
             o.put("p99_ms", round(percentile(lat, 0.99)));
             o.put("peak_rss_mb", peakRssMb());
+            if (b.peakDeviceBytes() >= 0) o.put("peak_device_mb", round(b.peakDeviceBytes() / 1048576.0));
             spec.commandLine().getOut().println(o.toString());
         }
         return 0;

@@ -188,6 +188,8 @@ public final class CudaBackend implements Backend {
     private IntPointer stagingInts;
 
     private long allocations;
+    /** Bytes of device memory this backend holds now, and the most it has held (arrays, workspaces, scratch). */
+    private long bytesInUse, peakBytes;
     private String lost;
     private boolean closed;
     private String versions = "";
@@ -356,6 +358,11 @@ public final class CudaBackend implements Backend {
         return precision;
     }
 
+    @Override
+    public synchronized long peakDeviceBytes() {
+        return peakBytes;
+    }
+
     /** cudaMalloc calls so far (arrays, workspaces, scratch): for tests of reuse. */
     public synchronized long deviceAllocations() {
         return allocations;
@@ -456,6 +463,8 @@ public final class CudaBackend implements Backend {
         rt(st, "cudaMalloc of " + mib(bytes) + " for " + what);
         if (p.address() == 0) throw new CudaException("cudaMalloc of " + mib(bytes) + " for " + what + " returned NULL", false);
         allocations++;
+        bytesInUse += bytes;
+        peakBytes = Math.max(peakBytes, bytesInUse);
         CudaArray.Block b = new CudaArray.Block(p.address(), bytes);
         owned.add(b);
         return b;
@@ -464,6 +473,7 @@ public final class CudaBackend implements Backend {
     /** Frees a block (waiting for the queued work that may still use it first). */
     synchronized void release(CudaArray.Block b) {
         if (b == null || !owned.remove(b)) return; // not ours, or freed already (by close)
+        bytesInUse -= b.bytes;
         long address = b.release();
         if (address == 0 || lost != null) return;    // a lost context cannot free; the driver reclaims it with the context
         bind();
