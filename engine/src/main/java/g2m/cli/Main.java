@@ -74,6 +74,10 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         } catch (OutOfMemoryError e) {
             err.println("g2m-engine: out of memory (" + e.getMessage() + "); give the JVM more with java -Xmx<size>");
             return EXIT_USER_ERROR;
+        } catch (Error e) { // e.g. a native library that fails to load: one line here too, not the JVM's stack dump
+            err.println("g2m-engine: internal error: " + e + (debug() ? "" : " (set G2M_DEBUG=1 for the stack trace)"));
+            if (debug()) e.printStackTrace(err);
+            return EXIT_INTERNAL_ERROR;
         }
     }
 
