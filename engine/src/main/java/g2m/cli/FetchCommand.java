@@ -47,26 +47,35 @@ final class FetchCommand implements Callable<Integer> {
             out.println("already cached: " + target + " (use --force to download again)");
             return 0;
         }
-        err.println("downloading " + source);
-        Progress progress = new Progress(err);
+        Progress progress = new Progress(err, source);
         Path result = WeightsFetcher.fetch(source, dir, force, Duration.ofSeconds(Math.max(1, timeoutSeconds)), progress::bytes);
         progress.done();
         out.println("cached: " + result);
         return 0;
     }
 
-    /** Prints the byte count about every 5 s (or on one updating line on a terminal). */
+    /**
+     * Says "downloading" once the first bytes arrive (so a failure to connect is the one line of its
+     * error), then the byte count about every 5 s (or on one updating line on a terminal).
+     */
     private static final class Progress {
         private final PrintWriter err;
+        private final URI source;
         private final boolean tty = System.console() != null;
         private long last = System.nanoTime();
-        private boolean printed;
+        private boolean started, printed;
 
-        Progress(PrintWriter err) {
+        Progress(PrintWriter err, URI source) {
             this.err = err;
+            this.source = source;
         }
 
         void bytes(long n) {
+            if (!started) {
+                started = true;
+                err.println("downloading " + source);
+                err.flush();
+            }
             long now = System.nanoTime();
             if (now - last < (tty ? 200_000_000L : 5_000_000_000L)) return;
             last = now;

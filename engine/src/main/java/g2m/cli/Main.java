@@ -56,8 +56,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("g2m-engine: " + ex.getMessage());
-            err.println("(run '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options)");
+            err.println("g2m-engine: " + ex.getMessage() + " (run '" + ex.getCommandLine().getCommandSpec().qualifiedName()
+                    + " --help' for the options)");
             return EXIT_USER_ERROR;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {

@@ -106,7 +106,7 @@ final class MapsJob {
         g2m.backend.Precision precision = parse(() -> g2m.backend.Precision.parse(o.precision));
         checkPrecision(device, precision);
         if (o.batch < 1) throw new Main.UserException("--batch must be at least 1, got " + o.batch);
-        if (o.input == null) throw new Main.UserException("--input is required: a picture or a folder of pictures");
+        if (o.input == null) throw new Main.UserException("--input is required: a picture or a folder of pictures (or --demo for the bundled demo)");
         Path weights = WeightsChoice.require(o.weights);
         List<Path> images = listImages(o.input);
         List<String> labels = o.labels == null ? List.of() : readLabels(o.labels);
@@ -124,13 +124,13 @@ final class MapsJob {
         long t0 = System.nanoTime();
         G2mEngine.Options eo = new G2mEngine.Options(o.device, o.threads, o.batch, WeightsFetcher.defaultCache(), precision);
         try (G2mEngine engine = G2mEngine.open(weights, eo)) {
-            try { // after the backend opened: --device cuda without a GPU leaves no empty output folder behind
+            if (o.targetClass != null && (o.targetClass < 0 || o.targetClass >= engine.numClasses())) {
+                throw new Main.UserException("--class " + o.targetClass + " is outside 0.." + (engine.numClasses() - 1));
+            }
+            try { // after the backend opened and the class was checked: a refusal leaves no empty output folder behind
                 Files.createDirectories(o.output);
             } catch (IOException e) {
                 throw new Main.UserException("cannot create " + o.output + ": " + AtomicFiles.describe(e));
-            }
-            if (o.targetClass != null && (o.targetClass < 0 || o.targetClass >= engine.numClasses())) {
-                throw new Main.UserException("--class " + o.targetClass + " is outside 0.." + (engine.numClasses() - 1));
             }
             double startup = (System.nanoTime() - t0) / 1e9;
             Progress progress = new Progress(err, images.size());

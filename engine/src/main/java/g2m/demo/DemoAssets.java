@@ -68,14 +68,17 @@ public final class DemoAssets {
         return new DemoAssets(dir, names);
     }
 
+    /** Through a temporary file and a rename, so an interrupted unpacking leaves no half-written file. */
     private static void copy(String resource, Path dir, boolean replace) throws IOException {
+        Path target = dir.resolve(resource);
+        if (!replace && Files.exists(target)) throw new java.nio.file.FileAlreadyExistsException(target.toString());
+        Path tmp = target.resolveSibling(target.getFileName() + ".part");
         try (InputStream in = DemoAssets.class.getClassLoader().getResourceAsStream(ROOT + resource)) {
             if (in == null) throw new IOException(ROOT + resource + " is missing from this build");
-            if (replace) {
-                Files.copy(in, dir.resolve(resource), StandardCopyOption.REPLACE_EXISTING);
-            } else {
-                Files.copy(in, dir.resolve(resource));
-            }
+            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 }

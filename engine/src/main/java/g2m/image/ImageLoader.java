@@ -85,6 +85,9 @@ public final class ImageLoader {
         if (isJpeg(bytes) && !jpegHasEnd(bytes)) {
             throw new ImageException(who + " is a truncated or corrupt JPEG (no end-of-image marker)");
         }
+        if (isPng(bytes) && !pngHasEnd(bytes)) {
+            throw new ImageException(who + " is a truncated or corrupt PNG (its chunks do not reach IEND)");
+        }
         long[] dims = headerSize(bytes);
         if (dims != null) checkPixels(who, dims[0], dims[1], maxPixels);
 
@@ -236,6 +239,27 @@ public final class ImageLoader {
                 }
                 return false;
             }
+        }
+        return false;
+    }
+
+    static boolean isPng(byte[] b) {
+        return b.length >= 8 && (b[0] & 0xFF) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G';
+    }
+
+    /**
+     * Whether a PNG's chunks, walked by their lengths from the signature, reach a whole IEND chunk.
+     * libpng reads a truncated file with only a warning (printed natively by OpenCV, past our one-line
+     * errors) and PIL refuses it, so the engine refuses it before decoding.
+     */
+    static boolean pngHasEnd(byte[] b) {
+        long i = 8;
+        while (i + 12 <= b.length) {
+            int at = (int) i;
+            long len = ((b[at] & 0xFFL) << 24) | ((b[at + 1] & 0xFF) << 16) | ((b[at + 2] & 0xFF) << 8) | (b[at + 3] & 0xFF);
+            boolean iend = b[at + 4] == 'I' && b[at + 5] == 'E' && b[at + 6] == 'N' && b[at + 7] == 'D';
+            i += 12 + len;                        // length, type, data, CRC
+            if (iend) return i <= b.length;
         }
         return false;
     }

@@ -25,7 +25,8 @@ class CliTest {
     record Result(int code, String out, String err) {
         /** stderr is one line: the engine never dumps a stack trace on a user error. */
         String oneLineError() {
-            assertEquals(1, err.strip().lines().filter(l -> l.startsWith("g2m-engine:")).count(), err);
+            assertEquals(1, err.strip().lines().count(), "exactly one line: " + err);
+            assertTrue(err.startsWith("g2m-engine: "), err);
             assertFalse(err.contains("\tat "), "no stack trace: " + err);
             return err;
         }

