@@ -47,7 +47,8 @@ prepare() {
   "$jdk/bin/jlink" --add-modules java.base,jdk.unsupported,java.logging,java.management,java.sql,jdk.zipfs \
     --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output .devrt/stage/jre
   echo "== jars"
-  # The engine jar for the GPU host: without OpenCV's natives (the GPU run decodes no pictures) and
+  # The engine jar for the GPU host: without OpenCV's natives (the GPU run decodes no pictures), the
+  # bundled demo (it runs no demo), and
   # with only the OpenBLAS natives the CPU backend loads (the CPU-vs-GPU tests); entries stored
   # uncompressed, so that xz below compresses the native libraries far better than deflate does.
   /usr/bin/python3 - "$root/engine/target/g2m-engine.jar" .devrt/stage/g2m-engine-device.jar <<'PY'
@@ -58,7 +59,8 @@ keep_blas = {blas + n for n in ("libopenblas.so.0", "libjniopenblas_nolapack.so"
 with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zo:
     for info in zi.infolist():
         n = info.filename
-        if n.startswith("org/bytedeco/opencv/linux-x86_64/") or (n.startswith(blas) and n not in keep_blas and not n.endswith("/")):
+        if n.startswith("org/bytedeco/opencv/linux-x86_64/") or n.startswith("g2m/demo/") \
+                or (n.startswith(blas) and n not in keep_blas and not n.endswith("/")):
             continue
         data = zi.read(info)
         out = zipfile.ZipInfo(n, info.date_time)
