@@ -11,6 +11,7 @@ import g2m.eval.EvalException;
 import g2m.eval.EvalReport;
 import g2m.eval.EvalRunner;
 import g2m.eval.ImageRecord;
+import g2m.eval.MapFiles;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
 import g2m.net.RandomVgg16;
@@ -28,7 +29,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"WSOL evaluation with the layercam_loc protocol (the seed's table): ten crops of the picture resized to 256x256, "
@@ -36,7 +36,9 @@ import java.util.stream.Stream;
                 + "boxes from the summed crop maps (GrabCut on 56x56-and-finer taps), IoU >= 0.5 against the ground-truth boxes.",
                 "Prints the table; writes results.md, results.csv, results.json (and with --save-boxes boxes.csv and maps/*.png) "
                         + "into --output, with a checkpoint that lets an interrupted run continue where it stopped.",
-                "Exit codes: 0 ok, 2 bad input or usage, 3 some pictures were skipped (listed in results.json), 1 internal error."})
+                "Exit codes: 0 ok, 2 bad input or usage, or an output file that cannot be written (a full disk: the run stops, "
+                        + "nothing is recorded for the picture at hand, and the same command continues), "
+                        + "3 some pictures were skipped (listed in results.json), 1 internal error."})
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--weights", paramLabel = "FILE",
             description = "VGG16 weights (any format 'convert' reads); default: $G2M_WEIGHTS, then the 'fetch vgg16' cache")
@@ -71,7 +73,8 @@ final class EvalCommand implements Callable<Integer> {
             description = "GrabCut refinement: auto = taps at 56x56 or finer, as the protocol (default: ${DEFAULT-VALUE})")
     String grabcut;
 
-    @Option(names = "--save-boxes", description = "also write boxes.csv and maps/<stem>_<layer>_<method>.png (the uint8 map each box was taken from)")
+    @Option(names = "--save-boxes", description = "also write boxes.csv and maps/<stem>_<layer>_<method>.png (the uint8 map each box was taken from); "
+            + "two pictures with the same stem (x.png and x.jpg, a/b.png and a_b.png, ignoring case) are refused")
     boolean saveBoxes;
 
     @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "only the first N pictures (0 = all; a later run without it continues)")
@@ -80,17 +83,24 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto", description = "(default: ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads for the network, 0 = all cores (default: ${DEFAULT-VALUE})")
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads for the network, 0 = all cores, at most " + MAX_THREADS + " (default: ${DEFAULT-VALUE})")
     int threads;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "pictures per network pass, ten crops each (default: ${DEFAULT-VALUE})")
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "pictures per network pass, ten crops each, at most " + MAX_BATCH + " (default: ${DEFAULT-VALUE})")
     int batch;
 
     @Option(names = "--workers", paramLabel = "N", defaultValue = "0",
-            description = "threads that decode pictures and run the per-map steps alongside the network, 0 = cores (default: ${DEFAULT-VALUE})")
+            description = "threads that decode pictures and run the per-map steps alongside the network, 0 = cores, at most " + MAX_WORKERS
+                    + " (default: ${DEFAULT-VALUE})")
     int workers;
 
-    @Option(names = "--force", description = "start over: delete this command's files (checkpoint, results, boxes.csv, maps/) in --output first")
+    // Bounds that keep a typo from becoming an int overflow or 100,000 threads: one pass holds
+    // batch × 10 crops of 3·224·224 floats (past 1,426 pictures that count overflows an int), each
+    // worker keeps a decoded picture and its crops (6 MB) ready.
+    static final int MAX_BATCH = 1024, MAX_THREADS = 1024, MAX_WORKERS = 256;
+
+    @Option(names = "--force", description = "start over: delete this command's files in --output first (checkpoint, results, boxes.csv, "
+            + "and in maps/ the <stem>_<layer>_<method>.png of this dataset's pictures; other files stay)")
     boolean force;
 
     @Option(names = "--random-weights", paramLabel = "SEED", hidden = true,
@@ -107,7 +117,7 @@ final class EvalCommand implements Callable<Integer> {
         try {
             return evaluate();
         } catch (EvalException | IllegalArgumentException e) {
-            throw new Main.UserException(e.getMessage());
+            throw new Main.UserException(EvalException.oneLine(e.getMessage()));     // may quote names, labels, XML text
         }
     }
 
@@ -118,12 +128,14 @@ final class EvalCommand implements Callable<Integer> {
         List<MapMethod> ms = MapMethod.parseList(methods);
         EvalRunner.GrabCut gc = EvalRunner.GrabCut.parse(grabcut);
         Backends.normalize(device);
-        if (batch < 1) throw new Main.UserException("--batch must be at least 1, got " + batch);
+        if (batch < 1 || batch > MAX_BATCH) throw new Main.UserException("--batch must be 1 to " + MAX_BATCH + ", got " + batch);
+        if (threads < 0 || threads > MAX_THREADS) throw new Main.UserException("--threads must be 0 (all cores) to " + MAX_THREADS + ", got " + threads);
         if (limit < 0) throw new Main.UserException("--limit must be 0 (all) or more, got " + limit);
-        if (workers < 0) throw new Main.UserException("--workers must be 0 (one per core) or more, got " + workers);
-        int nWorkers = workers > 0 ? workers : Runtime.getRuntime().availableProcessors();
+        if (workers < 0 || workers > MAX_WORKERS) throw new Main.UserException("--workers must be 0 (one per core) to " + MAX_WORKERS + ", got " + workers);
+        int nWorkers = workers > 0 ? workers : Math.min(MAX_WORKERS, Runtime.getRuntime().availableProcessors());
         Dataset data = dataset();
-        prepareOutput();
+        if (saveBoxes) MapFiles.requireUnique(data);      // before --force deletes anything
+        prepareOutput(data);
 
         long t0 = System.nanoTime();
         try (Net net = openNet()) {
@@ -131,8 +143,12 @@ final class EvalCommand implements Callable<Integer> {
             EvalRunner.Config cfg = new EvalRunner.Config(taps, ms, gc, saveBoxes, batch, nWorkers, limit);
             double startup = (System.nanoTime() - t0) / 1e9;
             ProgressListener progress = new ProgressListener(err, output);
-            EvalRunner.Session s = EvalRunner.run(data, net, cfg, settings, output, progress);
-            progress.done();
+            EvalRunner.Session s;
+            try {
+                s = EvalRunner.run(data, net, cfg, settings, output, progress);
+            } finally {
+                progress.done();                           // ends the bar's line, also before an error line
+            }
             EvalReport report = EvalReport.fromCheckpoint(output.resolve(EvalCheckpoint.FILE), taps, ms, limit, saveBoxes);
             ObjectNode run = JSON.createObjectNode();
             run.put("device", net.engine().device());
@@ -151,7 +167,7 @@ final class EvalCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "%d image(s) evaluated (%s)%s; results in %s%n", report.evaluated(), thisRun,
                     report.skipped().isEmpty() ? "" : ", " + report.skipped().size() + " skipped", output.resolve(EvalReport.MD));
             if (!report.skipped().isEmpty()) {
-                err.println("g2m-engine: " + report.skipped().size() + " picture(s) skipped (listed in " + output.resolve(EvalReport.JSON_FILE) + ")");
+                say(err, report.skipped().size() + " picture(s) skipped (listed in " + output.resolve(EvalReport.JSON_FILE) + ")");
                 return MapsJob.EXIT_SOME_FAILED;
             }
             return 0;
@@ -175,7 +191,7 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     /** Refuses to mix with someone else's files; with --force removes this command's own outputs. */
-    private void prepareOutput() {
+    private void prepareOutput(Dataset data) {
         if (Files.exists(output) && !Files.isDirectory(output)) throw new Main.UserException("--output " + output + " is a file, not a folder");
         Path cp = output.resolve(EvalCheckpoint.FILE);
         Path maps = output.resolve(EvalRunner.MAPS_DIR);
@@ -183,11 +199,7 @@ final class EvalCommand implements Callable<Integer> {
             try {
                 Files.deleteIfExists(cp);
                 for (String f : EvalReport.FILES) Files.deleteIfExists(output.resolve(f));
-                if (Files.isDirectory(maps)) {
-                    try (Stream<Path> s = Files.list(maps)) {
-                        for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".png")).toList()) Files.delete(p);
-                    }
-                }
+                MapFiles.deleteOwn(maps, data);
             } catch (IOException e) {
                 throw new Main.UserException("cannot clear " + output + ": " + AtomicFiles.describe(e));
             }
@@ -245,7 +257,7 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private Net openNet() {
-        G2mEngine.Options options = new G2mEngine.Options(device, threads, Math.max(1, batch) * 10, WeightsFetcher.defaultCache());
+        G2mEngine.Options options = new G2mEngine.Options(device, threads, batch * 10, WeightsFetcher.defaultCache());
         if (randomWeights != null) {
             if (weights != null) throw new Main.UserException("--random-weights replaces --weights; give one");
             long seed = randomWeights;
@@ -259,6 +271,14 @@ final class EvalCommand implements Callable<Integer> {
     private Path resolveWeights() {
         if (weights != null && !Files.isRegularFile(weights)) throw new Main.UserException("--weights " + weights + ": no such file");
         return WeightsChoice.require(weights);
+    }
+
+    /**
+     * Every line eval prints on stderr besides the progress bar and the errors (those end in Main):
+     * one printable line, since names and skip reasons come from the dataset's files.
+     */
+    static void say(java.io.PrintWriter err, String line) {
+        err.println("g2m-engine: " + EvalException.oneLine(line));
     }
 
     private static double round(double v) {
@@ -279,20 +299,23 @@ final class EvalCommand implements Callable<Integer> {
         @Override
         public void started(int alreadyDone, int toDo) {
             if (alreadyDone > 0) {
-                err.println("g2m-engine: continuing " + output.resolve(EvalCheckpoint.FILE) + ": " + alreadyDone + " picture(s) already done, "
-                        + toDo + " to go");
+                say("continuing " + output.resolve(EvalCheckpoint.FILE) + ": " + alreadyDone + " picture(s) already done, " + toDo + " to go");
             }
             bar = new MapsJob.Progress(err, toDo);
         }
 
         @Override
         public void imageDone(ImageRecord r) {
-            if (!r.ok()) err.println("g2m-engine: skipped " + r.name() + ": " + r.error());
+            if (!r.ok()) say("skipped " + r.name() + ": " + r.error());
             bar.step();
         }
 
         void done() {
             if (bar != null) bar.done();
+        }
+
+        private void say(String line) {
+            EvalCommand.say(err, line);
         }
     }
 }

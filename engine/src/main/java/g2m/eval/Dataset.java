@@ -43,7 +43,7 @@ public record Dataset(String kind, List<Sample> samples, String source) {
             }
             int label = parseLabel(labels, i + 1, f[1], 0);
             if (!seen.add(f[0])) throw new EvalException(labels + " line " + (i + 1) + ": " + f[0] + " is listed twice");
-            Path img = resolve(images, f[0], labels + " line " + (i + 1));
+            Path img = resolve(images, f[0], labels + " line " + (i + 1), "--images");
             Path xml = boxFile(boxes, f[0]);
             if (!Files.isRegularFile(img)) missingImages.add(f[0]);
             if (xml == null) missingBoxes.add(f[0]);
@@ -61,13 +61,24 @@ public record Dataset(String kind, List<Sample> samples, String source) {
         return new Dataset("ilsvrc", out, "labels " + labels + ", images " + images + ", boxes " + boxes);
     }
 
-    /** {@code dir/name}, or an error naming {@code where} when the name cannot be a file name here (a NUL byte, say). */
-    private static Path resolve(Path dir, String name, String where) {
+    /**
+     * {@code dir/name}, or an error naming {@code where} when the name cannot be a file name here (a
+     * NUL byte, say) or would reach outside {@code dir} (an absolute path, a {@code ..} folder).
+     */
+    private static Path resolve(Path dir, String name, String where, String option) {
+        Path p;
         try {
-            return dir.resolve(name);
+            p = Path.of(name);
         } catch (java.nio.file.InvalidPathException e) {
             throw new EvalException(where + ": '" + abbreviate(name) + "' is not a usable file name (" + e.getReason() + ")");
         }
+        boolean outside = p.isAbsolute() || p.getRoot() != null || name.startsWith("/") || name.startsWith("\\");
+        for (Path part : p) outside |= part.toString().equals("..");
+        if (outside) {
+            throw new EvalException(where + ": '" + abbreviate(name) + "' points outside " + option
+                    + " (an absolute path or '..'); list names relative to that folder");
+        }
+        return dir.resolve(p);
     }
 
     /** {@code boxes/<name without extension>.xml}, else {@code boxes/<file stem>.xml}; null when neither exists. */
@@ -136,7 +147,7 @@ public record Dataset(String kind, List<Sample> samples, String source) {
                 }
             }
             Box box = new Box((int) d[0], (int) d[1], (int) (d[0] + d[2]), (int) (d[1] + d[3]));
-            Path img = resolve(root.resolve("images"), e.getValue(), root.resolve("images.txt") + ", image id " + id);
+            Path img = resolve(root.resolve("images"), e.getValue(), root.resolve("images.txt") + ", image id " + id, root.resolve("images").toString());
             if (!Files.isRegularFile(img)) missing.add(e.getValue());
             out.add(new Sample(e.getValue(), img, label, null, List.of(box)));
         }
@@ -200,15 +211,26 @@ public record Dataset(String kind, List<Sample> samples, String source) {
         }
     }
 
+    /** Lists beyond this are not a labels file (ILSVRC2012's val.txt is 1.5 MB, its 1.28 M training pictures 45 MB). */
+    static final long MAX_LIST_BYTES = 128L << 20;
+
     private static List<String> readLines(Path file, String what) {
         try {
-            return Files.readAllLines(file, StandardCharsets.UTF_8);
+            if (Files.exists(file) && !Files.isRegularFile(file)) {       // a folder, a FIFO, a device: would fail or block
+                throw new EvalException(what + " " + file + " is not a regular file");
+            }
+            if (Files.exists(file) && Files.size(file) > MAX_LIST_BYTES) {
+                throw new EvalException(what + " " + file + " is over " + (MAX_LIST_BYTES >> 20) + " MB; not a list of pictures");
+            }
+            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            if (!lines.isEmpty() && lines.get(0).startsWith("\uFEFF")) lines.set(0, lines.get(0).substring(1));   // a byte-order mark (Windows editors)
+            return lines;
         } catch (NoSuchFileException e) {
             throw new EvalException(what + " " + file + ": no such file");
         } catch (java.nio.charset.MalformedInputException e) {
             throw new EvalException(what + " " + file + " is not UTF-8 text");
         } catch (IOException e) {
-            throw new EvalException("cannot read " + what + " " + file + ": " + e.getMessage(), e);
+            throw new EvalException("cannot read " + what + " " + file + ": " + g2m.weights.AtomicFiles.describe(e), e);
         }
     }
 

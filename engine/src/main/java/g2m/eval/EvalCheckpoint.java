@@ -3,6 +3,8 @@ package g2m.eval;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import g2m.weights.AtomicFiles;
+import g2m.weights.WeightsException;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -21,33 +23,56 @@ import java.util.function.Consumer;
 /**
  * The run's checkpoint, {@code checkpoint.jsonl} in the output folder: a first line with the
  * settings that decide the results, then one line per image in dataset order, appended and
- * fsynced as images finish. A killed run leaves at worst a partial last line, which the next run
- * cuts off before continuing; a checkpoint written with other settings is refused. The results
- * are always computed by reading this file from the top, so a resumed run and an uninterrupted one
- * add up the same numbers in the same order.
+ * fsynced as images finish, each line with its checksum ({@link CheckpointLine}). A killed run
+ * leaves at worst a partial last line, which the next run cuts off before continuing; a line
+ * whose checksum does not match (edited, or garbled on disk) and a checkpoint written with other
+ * settings are refused. An append that fails (a full disk) is undone, so the file keeps only
+ * whole records. The results are always computed by reading this file from the top, so a
+ * resumed run and an uninterrupted one add up the same numbers in the same order.
  */
 public final class EvalCheckpoint implements AutoCloseable {
     public static final String FILE = "checkpoint.jsonl";
-    private static final String FORMAT = "g2m-eval-checkpoint/1";
+    private static final String FORMAT = "g2m-eval-checkpoint/2";
+    private static final String FORMAT_WITHOUT_CHECKSUMS = "g2m-eval-checkpoint/1";
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Where the checkpoint's bytes go: the file, or in tests one that fails as a full disk does. */
+    @FunctionalInterface
+    interface Sink {
+        void write(FileChannel ch, ByteBuffer bytes) throws IOException;
+    }
+
+    static final Sink FILE_SINK = (ch, b) -> {
+        while (b.hasRemaining()) ch.write(b);
+    };
 
     private final Path file;
     private final FileChannel out;
+    private final Sink sink;
     private final int done;
+    private int appended;
+    private long size;
 
-    private EvalCheckpoint(Path file, FileChannel out, int done) {
+    private EvalCheckpoint(Path file, FileChannel out, Sink sink, int done) throws IOException {
         this.file = file;
         this.out = out;
+        this.sink = sink;
         this.done = done;
+        this.size = out.position();
     }
 
     public Path file() {
         return file;
     }
 
-    /** Images already recorded (0 for a fresh checkpoint). */
+    /** Images already recorded when it was opened (0 for a fresh checkpoint). */
     public int done() {
         return done;
+    }
+
+    /** Images recorded now: those found when it was opened and those appended since. */
+    public int recorded() {
+        return done + appended;
     }
 
     /**
@@ -57,17 +82,25 @@ public final class EvalCheckpoint implements AutoCloseable {
      * @param outcomes outcomes per image record (taps × methods), to validate existing lines
      */
     public static EvalCheckpoint open(Path dir, ObjectNode settings, int outcomes) {
+        return open(dir, settings, outcomes, FILE_SINK);
+    }
+
+    static EvalCheckpoint open(Path dir, ObjectNode settings, int outcomes, Sink sink) {
         Path f = dir.resolve(FILE);
         ObjectNode header = JSON.createObjectNode();
         header.put("format", FORMAT);
         header.set("settings", settings);
         try {
-            if (!Files.exists(f) || Files.size(f) == 0) {       // none, or killed before its header was written
-                Files.createDirectories(dir);
-                FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-                write(ch, header.toString() + "\n");
-                ch.force(true);
-                return new EvalCheckpoint(f, ch, 0);
+            if (!Files.exists(f) || Files.size(f) == 0) {       // none, or left empty by an older engine killed at once
+                byte[] first = (CheckpointLine.seal(header.toString()) + "\n").getBytes(StandardCharsets.UTF_8);
+                try {
+                    AtomicFiles.write(f, true, ch -> sink.write(ch, ByteBuffer.wrap(first)));   // whole header or no file
+                } catch (WeightsException e) {
+                    throw new EvalOutputException(e.getMessage(), e);
+                }
+                FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE);
+                ch.position(ch.size());
+                return new EvalCheckpoint(f, ch, sink, 0);
             }
             long keep = 0;
             int done = 0;
@@ -75,13 +108,13 @@ public final class EvalCheckpoint implements AutoCloseable {
                 LineReader lines = new LineReader(r);
                 String first = lines.next();
                 if (first == null || !lines.complete()) throw new EvalException(f + " is empty or cut short; delete it or use --force");
-                JsonNode h;
-                try {
-                    h = JSON.readTree(first);
-                } catch (IOException e) {
-                    throw new EvalException(f + " is not a g2m eval checkpoint; delete it or use --force");
+                String sealed = CheckpointLine.open(first);
+                JsonNode h = json(sealed != null ? sealed : first);
+                if (h != null && FORMAT_WITHOUT_CHECKSUMS.equals(h.path("format").asText())) {
+                    throw new EvalException(f + " was written by an earlier g2m-engine (checkpoint lines without checksums); use --force to start over");
                 }
                 if (h == null || !FORMAT.equals(h.path("format").asText())) throw new EvalException(f + " is not a g2m eval checkpoint; delete it or use --force");
+                if (sealed == null) throw new EvalException(f + " line 1 is damaged (" + CHANGED + "); use --force to start over");
                 String diff = difference(h.path("settings"), settings);
                 if (diff != null) {
                     throw new EvalException(dir + " holds a checkpoint made with other settings (" + diff + "); use another --output, or --force to start over");
@@ -90,11 +123,16 @@ public final class EvalCheckpoint implements AutoCloseable {
                 String line;
                 while ((line = lines.next()) != null) {
                     if (!lines.complete()) break;               // a partial last line: a run killed mid-write
+                    String record = CheckpointLine.open(line);
+                    if (record == null) {
+                        if (lines.atEnd() && json(line) == null) break;    // an unreadable last line: same
+                        throw new EvalException(f + " line " + (done + 2) + " is damaged (" + CHANGED + "); use --force to start over");
+                    }
                     ImageRecord rec;
                     try {
-                        rec = ImageRecord.parse(line, outcomes);
+                        rec = ImageRecord.parse(record, outcomes);
                     } catch (IllegalArgumentException e) {
-                        if (lines.atEnd()) break;                  // unreadable last line: same
+                        if (lines.atEnd()) break;                  // same
                         throw new EvalException(f + " line " + (done + 2) + " is damaged (" + e.getMessage() + "); use --force to start over");
                     }
                     if (rec.index() != done) throw new EvalException(f + " line " + (done + 2) + " is out of order; use --force to start over");
@@ -103,25 +141,53 @@ public final class EvalCheckpoint implements AutoCloseable {
                 }
             }
             FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE);
-            ch.truncate(keep);
-            ch.position(keep);
-            ch.force(true);
-            return new EvalCheckpoint(f, ch, done);
+            try {
+                ch.truncate(keep);
+                ch.position(keep);
+                ch.force(true);
+            } catch (IOException e) {
+                ch.close();
+                throw e;
+            }
+            return new EvalCheckpoint(f, ch, sink, done);
         } catch (IOException e) {
-            throw new EvalException("cannot use checkpoint " + f + ": " + e.getMessage(), e);
+            throw new EvalOutputException("cannot use checkpoint " + f + ": " + AtomicFiles.describe(e), e);
         }
     }
 
-    /** Appends records (in dataset order, continuing the file) and forces them to disk. */
+    private static final String CHANGED = "its checksum does not match: edited after it was written, or garbled on disk";
+
+    /** The line as a JSON object, or null when it is not one. */
+    private static JsonNode json(String line) {
+        try {
+            JsonNode n = JSON.readTree(line);
+            return n != null && n.isObject() ? n : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Appends records (in dataset order, continuing the file) and forces them to disk. When that
+     * fails the file is cut back to what it held before, so none of these records is half there.
+     */
     public void append(List<ImageRecord> records) {
         if (records.isEmpty()) return;
         StringBuilder sb = new StringBuilder();
-        for (ImageRecord r : records) sb.append(r.toJson()).append('\n');
+        for (ImageRecord r : records) sb.append(CheckpointLine.seal(r.toJson())).append('\n');
         try {
-            write(out, sb.toString());
+            sink.write(out, ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8)));
             out.force(false);
+            size = out.position();
+            appended += records.size();
         } catch (IOException e) {
-            throw new EvalException("cannot append to " + file + ": " + e.getMessage(), e);
+            try {
+                out.truncate(size);
+                out.position(size);
+            } catch (IOException ignored) {
+                // a partial last line then stays; the next run cuts it off
+            }
+            throw new EvalOutputException("cannot append to " + file + ": " + AtomicFiles.describe(e), e);
         }
     }
 
@@ -132,13 +198,15 @@ public final class EvalCheckpoint implements AutoCloseable {
             int n = 0;
             while ((line = r.readLine()) != null) {
                 if (line.isEmpty()) continue;
-                ImageRecord rec = ImageRecord.parse(line, outcomes);
+                String record = CheckpointLine.open(line);
+                if (record == null) throw new EvalException(file + " line " + (n + 2) + " is damaged (" + CHANGED + ")");
+                ImageRecord rec = ImageRecord.parse(record, outcomes);
                 if (rec.index() != n) throw new EvalException(file + ": record " + rec.index() + " where " + n + " was expected");
                 each.accept(rec);
                 n++;
             }
         } catch (IOException e) {
-            throw new EvalException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new EvalException("cannot read " + file + ": " + AtomicFiles.describe(e), e);
         } catch (IllegalArgumentException e) {
             throw new EvalException(file + " is damaged: " + e.getMessage());
         }
@@ -162,17 +230,12 @@ public final class EvalCheckpoint implements AutoCloseable {
         return "settings differ";
     }
 
-    private static void write(FileChannel ch, String s) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
-        while (b.hasRemaining()) ch.write(b);
-    }
-
     @Override
     public void close() {
         try {
             out.close();
         } catch (IOException e) {
-            throw new EvalException("cannot close " + file + ": " + e.getMessage(), e);
+            throw new EvalOutputException("cannot close " + file + ": " + AtomicFiles.describe(e), e);
         }
     }
 

@@ -185,8 +185,20 @@ public final class EvalReport {
         return o;
     }
 
-    /** Writes results.md, results.csv, results.json (and boxes.csv) into {@code dir}, each whole or not at all. */
+    /**
+     * Writes results.md, results.csv, results.json (and boxes.csv) into {@code dir}, each whole or
+     * not at all; an {@link EvalOutputException} when one cannot be (the checkpoint holds everything,
+     * so the same command writes them again).
+     */
     public void write(Path dir, ObjectNode settings, String datasetDescription, ObjectNode run) {
+        try {
+            writeFiles(dir, settings, datasetDescription, run);
+        } catch (g2m.weights.WeightsException e) {
+            throw new EvalOutputException(e.getMessage() + "; the checkpoint is complete: run the same command again to write the results", e);
+        }
+    }
+
+    private void writeFiles(Path dir, ObjectNode settings, String datasetDescription, ObjectNode run) {
         writeText(dir.resolve(MD), markdown(datasetDescription));
         writeText(dir.resolve(CSV), csv());
         try {
@@ -223,7 +235,7 @@ public final class EvalReport {
     }
 
     private static String csvField(String s) {
-        if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0) return s;
+        if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return s;
         return '"' + s.replace("\"", "\"\"") + '"';
     }
 }

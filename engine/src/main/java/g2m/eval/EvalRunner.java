@@ -91,13 +91,23 @@ public final class EvalRunner {
     /** This session's work: how many images went through the network and how long it took. */
     public record Session(int resumedFrom, int evaluated, double seconds) {}
 
-    public static final String MAPS_DIR = "maps";
+    public static final String MAPS_DIR = MapFiles.DIR;
 
-    /** Evaluates up to the limit, continuing the checkpoint in {@code output}, and returns this session's numbers. */
+    /**
+     * Evaluates up to the limit, continuing the checkpoint in {@code output}, and returns this
+     * session's numbers. When one of the run's own files cannot be written (a full disk), it stops
+     * with an {@link EvalOutputException}: the pictures finished before are in the checkpoint, the
+     * one at hand is not, and the same call continues from there.
+     */
     public static Session run(Dataset data, Network net, Config cfg, ObjectNode settings, Path output, Listener listener) {
+        return run(data, net, cfg, settings, output, listener, EvalCheckpoint.FILE_SINK);
+    }
+
+    static Session run(Dataset data, Network net, Config cfg, ObjectNode settings, Path output, Listener listener, EvalCheckpoint.Sink sink) {
         data.checkClasses(net.numClasses());
+        if (cfg.saveMaps()) MapFiles.requireUnique(data);
         int end = cfg.limit() == 0 ? data.samples().size() : Math.min(cfg.limit(), data.samples().size());
-        try (EvalCheckpoint cp = EvalCheckpoint.open(output, settings, cfg.outcomes())) {
+        try (EvalCheckpoint cp = EvalCheckpoint.open(output, settings, cfg.outcomes(), sink)) {
             int start = Math.min(cp.done(), end);
             listener.started(cp.done(), Math.max(0, end - cp.done()));
             if (cp.done() >= end) return new Session(cp.done(), 0, 0);
@@ -111,18 +121,36 @@ public final class EvalRunner {
             });
             try {
                 new Pipeline(data, net, cfg, output, pool, cp, listener).run(start, end);
+            } catch (EvalOutputException e) {
+                throw new EvalOutputException(e.getMessage() + "; stopped with " + cp.recorded() + " of " + end
+                        + " picture(s) in the checkpoint (none for the picture that failed): run the same command again to continue", e);
             } finally {
                 pool.shutdownNow();
+                awaitWorkers(pool);
             }
             return new Session(start, end - start, (System.nanoTime() - t0) / 1e9);
         }
+    }
+
+    /** After a failure, lets running workers end (they are interrupted) so that none writes a map once the run has returned. */
+    private static void awaitWorkers(ExecutorService pool) {
+        try {
+            pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A failure as a short reason for the skipped list (its message; the kind of failure when it has none). */
+    private static String reason(RuntimeException e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName().replaceAll("(?<=[a-z])(?=[A-Z])", " ").toLowerCase(java.util.Locale.ROOT);
     }
 
     private static void createDir(Path d) {
         try {
             Files.createDirectories(d);
         } catch (java.io.IOException e) {
-            throw new EvalException("cannot create " + d + ": " + e.getMessage(), e);
+            throw new EvalOutputException("cannot create " + d + ": " + g2m.weights.AtomicFiles.describe(e), e);
         }
     }
 
@@ -188,7 +216,7 @@ public final class EvalRunner {
             } catch (ImageException | EvalException e) {
                 return new Prepared(index, s, null, null, null, ImageRecord.skipped(index, s.name(), e.getMessage()));
             } catch (RuntimeException e) {
-                return new Prepared(index, s, null, null, null, ImageRecord.skipped(index, s.name(), "failed: " + e));
+                return new Prepared(index, s, null, null, null, ImageRecord.skipped(index, s.name(), "failed: " + reason(e)));
             }
         }
 
@@ -248,26 +276,34 @@ public final class EvalRunner {
                     for (int t = 0; t < cfg.taps().size(); t++) {
                         Tap tap = cfg.taps().get(t);
                         for (MapMethod m : cfg.methods()) {
-                            Path png = cfg.saveMaps() ? output.resolve(MAPS_DIR).resolve(s.stem() + "_" + tap.id + "_" + m.id + ".png") : null;
+                            Path png = cfg.saveMaps() ? output.resolve(MAPS_DIR).resolve(MapFiles.name(s, tap, m)) : null;
                             out.add(Localizer.locate(maps[k++], sizes[t][0], sizes[t][1], p.picture(), p.gts(), cfg.grabCut().appliesTo(tap), png));
                         }
                     }
                     return new ImageRecord(p.index(), s.name(), null, s.label(), Localizer.top(logits, 5),
                             p.picture().width(), p.picture().height(), out);
+                } catch (EvalOutputException e) {
+                    throw e;                                    // our own file, not the picture: stop the run
                 } catch (RuntimeException e) {
-                    return ImageRecord.skipped(p.index(), s.name(), "failed: " + e.getMessage());
+                    return ImageRecord.skipped(p.index(), s.name(), "failed: " + reason(e));
                 }
             }
         }
 
-        /** Appends finished images in order; with {@code all}, waits for every pending one. */
+        /**
+         * Appends finished images in order; with {@code all}, waits for every pending one. When one
+         * failed to write its output, those before it are still recorded, then the failure goes up.
+         */
         private void commit(boolean all) {
             List<ImageRecord> done = new ArrayList<>();
-            while (!pending.isEmpty() && (all || pending.peek().isDone() || pending.size() > maxPending)) {
-                done.add(get(pending.poll()));
+            try {
+                while (!pending.isEmpty() && (all || pending.peek().isDone() || pending.size() > maxPending)) {
+                    done.add(get(pending.poll()));
+                }
+            } finally {
+                cp.append(done);
+                for (ImageRecord r : done) listener.imageDone(r);
             }
-            cp.append(done);
-            for (ImageRecord r : done) listener.imageDone(r);
         }
 
         private static <T> T get(Future<T> f) {

@@ -17,8 +17,9 @@ public record ImageRecord(int index, String name, String error, int label, int[]
     /** One (tap, method) of one image. */
     public record Outcome(Box box, double iou, long[][] maxBoxHits) {}
 
+    /** A skipped image; the reason is kept as one printable line (it may quote a file's text). */
     public static ImageRecord skipped(int index, String name, String error) {
-        return new ImageRecord(index, name, error, -1, null, 0, 0, List.of());
+        return new ImageRecord(index, name, EvalException.oneLine(error), -1, null, 0, 0, List.of());
     }
 
     public boolean ok() {

@@ -3,6 +3,7 @@ package g2m.eval;
 import g2m.image.LoadedImage;
 import g2m.image.Mats;
 import g2m.weights.AtomicFiles;
+import g2m.weights.WeightsException;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.opencv_core.Mat;
 
@@ -68,7 +69,7 @@ public final class Localizer {
         return new ImageRecord.Outcome(box, iou, hits);
     }
 
-    /** An 8-bit gray PNG, written whole or not at all. */
+    /** An 8-bit gray PNG, written whole or not at all ({@link EvalOutputException} when it cannot be). */
     public static void writeGrayPng(Path target, byte[] gray, int width, int height) {
         byte[] png;
         try (Mat m = Mats.gray(gray, width, height); BytePointer buf = new BytePointer()) {
@@ -76,9 +77,13 @@ public final class Localizer {
             png = new byte[Math.toIntExact(buf.limit())];
             buf.get(png);
         }
-        AtomicFiles.write(target, true, ch -> {
-            ByteBuffer b = ByteBuffer.wrap(png);
-            while (b.hasRemaining()) ch.write(b);
-        });
+        try {
+            AtomicFiles.write(target, true, ch -> {
+                ByteBuffer b = ByteBuffer.wrap(png);
+                while (b.hasRemaining()) ch.write(b);
+            });
+        } catch (WeightsException e) {          // the output, not the picture: a full disk, something in the way
+            throw new EvalOutputException(e.getMessage(), e);
+        }
     }
 }

@@ -307,6 +307,208 @@ class EvalCliTest {
         assertTrue(r.oneLineError().contains("--cub replaces"), r.err());
     }
 
+    /** Every file under {@code dir} by relative path, with its bytes (results.json without the run's timing). */
+    static java.util.Map<String, String> files(Path dir) throws IOException {
+        java.util.Map<String, String> m = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                String rel = dir.relativize(p).toString();
+                m.put(rel, rel.equals("results.json") ? results(dir).toString() : java.util.HexFormat.of().formatHex(Files.readAllBytes(p)));
+            }
+        }
+        return m;
+    }
+
+    /** The last line on stderr (progress lines may come before it): the error, no stack trace. */
+    static String lastLine(CliTest.Result r) {
+        assertFalse(r.err().contains("\tat "), r.err());
+        List<String> lines = r.err().strip().lines().toList();
+        String last = lines.get(lines.size() - 1);
+        assertTrue(last.startsWith("g2m-engine: "), r.err());
+        return last;
+    }
+
+    /**
+     * A map that cannot be written (a folder in its place; a full disk fails the same write) is not a
+     * property of the picture: the run stops, exit 2, with nothing recorded for that picture, and once
+     * the obstacle is gone the same command continues to exactly the files of an uninterrupted run.
+     * (Before, the picture was recorded as skipped and the next run said "0 to go".)
+     */
+    @Test
+    void anOutputThatCannotBeWrittenStopsTheRunAndTheSameCommandContinues() throws IOException {
+        Path whole = dir.resolve("whole"), parts = dir.resolve("parts");
+        assertEquals(0, run(args(whole, "--save-boxes")).code());
+        assertEquals(0, run(args(parts, "--save-boxes", "--limit", "2")).code());
+        String resultsOfTwo = read(parts.resolve("results.md"));
+        Path obstacle = Files.createDirectories(parts.resolve("maps/synth_0004_conv5_1_sgl-g1.png/in-the-way"));
+
+        CliTest.Result r = run(args(parts, "--save-boxes"));
+        assertEquals(2, r.code(), r.err());
+        String last = lastLine(r);
+        assertTrue(last.contains("synth_0004_conv5_1_sgl-g1.png") && last.contains("stopped with 3 of 6 picture(s) in the checkpoint")
+                && last.contains("run the same command again to continue"), last);
+        assertFalse(r.err().contains("skipped"), r.err());
+        assertEquals(resultsOfTwo, read(parts.resolve("results.md")), "no results from a stopped run");
+        List<String> cp = Files.readAllLines(parts.resolve("checkpoint.jsonl"));
+        assertEquals(1 + 3, cp.size(), "pictures 1-3 recorded, nothing for picture 4");
+        for (String line : cp) assertFalse(line.contains("\"error\""), line);
+
+        Files.delete(obstacle);
+        Files.delete(obstacle.getParent());
+        r = run(args(parts, "--save-boxes"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("3 picture(s) already done, 3 to go"), r.err());
+        assertEquals(files(whole), files(parts));
+
+        // a results file that cannot be written: exit 2, and the next run writes it from the complete checkpoint
+        Path csv = parts.resolve("results.csv");
+        Files.delete(csv);
+        Files.createDirectories(csv.resolve("in-the-way"));
+        r = run(args(parts, "--save-boxes"));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(lastLine(r).contains("the checkpoint is complete: run the same command again to write the results"), r.err());
+        Files.delete(csv.resolve("in-the-way"));
+        Files.delete(csv);
+        assertEquals(0, run(args(parts, "--save-boxes")).code());
+        assertEquals(files(whole), files(parts));
+    }
+
+    /** A checkpoint line edited into other valid JSON (its label changed) is refused in one line, not added up. */
+    @Test
+    void aCheckpointChangedByHandIsRefused() throws IOException {
+        Path out = dir.resolve("out");
+        assertEquals(0, run(args(out, "--limit", "3")).code());
+        Path f = out.resolve("checkpoint.jsonl");
+        List<String> lines = new ArrayList<>(Files.readAllLines(f));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"label\":(\\d+)").matcher(lines.get(2));
+        assertTrue(m.find(), lines.get(2));
+        lines.set(2, lines.get(2).substring(0, m.start(1)) + (Integer.parseInt(m.group(1)) + 1) + lines.get(2).substring(m.end(1)));
+        JSON.readTree(lines.get(2));
+        Files.write(f, lines);
+        CliTest.Result r = run(args(out));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.oneLineError().contains("line 3 is damaged (its checksum does not match"), r.err());
+    }
+
+    /** x.png and x.jpg would save the same maps: refused with --save-boxes before anything is written; fine without. */
+    @Test
+    void picturesWhoseMapsWouldShareANameAreRefused() throws IOException {
+        Files.copy(set.resolve("images/synth_0001.png"), set.resolve("images/synth_0003.png"));
+        Files.writeString(set.resolve("val.txt"), read(set.resolve("val.txt")) + "synth_0003.png 2\n");
+        Path out = dir.resolve("out");
+        CliTest.Result r = run(args(out, "--save-boxes"));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.oneLineError().contains("'synth_0003.jpg' and 'synth_0003.png' would both save their maps as maps/synth_0003_<layer>_<method>.png"),
+                r.err());
+        assertFalse(Files.exists(out), "nothing created");
+        r = run(args(out, "--limit", "1"));
+        assertEquals(0, r.code(), r.err());
+    }
+
+    /** --force deletes the maps this dataset's pictures can have (any layer and method), not other files in maps/. */
+    @Test
+    void forceDeletesOnlyTheMapsOfThisDataset() throws IOException {
+        Path out = dir.resolve("out");
+        assertEquals(0, run(args(out, "--save-boxes", "--limit", "2")).code());
+        Path maps = out.resolve("maps");
+        Files.writeString(maps.resolve("holiday.png"), "someone's picture");
+        Files.writeString(maps.resolve("synth_0001_notes.png"), "notes");
+        Files.writeString(maps.resolve("synth_0005_conv4_3_dgl.png"), "an earlier run's map with another layer");
+        CliTest.Result r = run(args(out, "--save-boxes", "--limit", "1", "--force"));
+        assertEquals(0, r.code(), r.err());
+        assertEquals("someone's picture", read(maps.resolve("holiday.png")));
+        assertEquals("notes", read(maps.resolve("synth_0001_notes.png")));
+        try (Stream<Path> s = Files.list(maps)) {
+            assertEquals(List.of("holiday.png", "synth_0001_conv5_1_dgl.png", "synth_0001_conv5_1_layercam.png", "synth_0001_conv5_1_sgl-g1.png",
+                    "synth_0001_conv5_1_sgl-g2.png", "synth_0001_notes.png"), s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    /** Names in the labels file (or CUB's images.txt) that are absolute or climb out with '..': refused, nothing read or created. */
+    @Test
+    void namesOutsideTheImagesFolderAreRefused() throws IOException {
+        Files.copy(set.resolve("images/synth_0001.png"), set.resolve("outside.png"));
+        Files.copy(set.resolve("boxes/synth_0001.xml"), set.resolve("outside.xml"));
+        Path labels = set.resolve("val.txt");
+        String orig = read(labels);
+        Path out = dir.resolve("out");
+        for (String name : List.of("../outside.png", set.resolve("outside.png").toAbsolutePath().toString())) {
+            Files.writeString(labels, orig + name + " 1\n");
+            CliTest.Result r = run(args(out));
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.oneLineError().contains("line 7: '" + name + "' points outside --images"), r.err());
+            assertFalse(Files.exists(out));
+        }
+        Path cub = Files.createDirectories(dir.resolve("cub/images"));
+        Files.copy(set.resolve("outside.png"), cub.resolveSibling("outside.png"));
+        Files.writeString(cub.resolveSibling("images.txt"), "1 ../outside.png\n");
+        Files.writeString(cub.resolveSibling("image_class_labels.txt"), "1 1\n");
+        Files.writeString(cub.resolveSibling("bounding_boxes.txt"), "1 1 2 3 4\n");
+        CliTest.Result r = run("eval", "--weights", fixture(WEIGHTS), "--cub", cub.getParent().toString(), "--split", "all", "--output", out.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.oneLineError().contains("'../outside.png' points outside"), r.err());
+    }
+
+    /** ESC, BEL and newlines from a picture's name and from XML text reach stderr escaped, each message one line. */
+    @Test
+    void controlCharactersFromFilesAreEscaped() throws IOException {
+        String bad = "bad\u001b[31m\u0007.png";
+        Files.writeString(set.resolve("images").resolve(bad), "not a png");
+        Files.copy(set.resolve("boxes/synth_0001.xml"), set.resolve("boxes").resolve("bad\u001b[31m\u0007.xml"));
+        Files.writeString(set.resolve("boxes/synth_0002.xml"),        // a newline in XML 1.0 text; ESC as an XML 1.1 character reference
+                "<annotation><object><bndbox><xmin>1\n2</xmin><ymin>1</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></object></annotation>");
+        Files.writeString(set.resolve("boxes/synth_0004.xml"), "<?xml version=\"1.1\"?><annotation><object><bndbox><xmin>1&#x1b;[2J</xmin>"
+                + "<ymin>1</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></object></annotation>");
+        Path labels = set.resolve("val.txt");
+        String orig = read(labels);
+        Files.writeString(labels, orig + bad + " 1\n");
+        CliTest.Result r = run(args(dir.resolve("out")));
+        assertEquals(3, r.code(), r.err());
+        assertFalse(r.err().chars().anyMatch(c -> c != '\n' && Character.isISOControl(c)), r.err());
+        assertTrue(r.err().contains("g2m-engine: skipped bad\\u001b[31m\\u0007.png: "), r.err());
+        assertTrue(r.err().contains("<xmin>1\\u000a2</xmin>"), r.err());
+        assertTrue(r.err().contains("<xmin>1\\u001b[2J</xmin>"), r.err());
+        assertEquals(3, r.err().lines().filter(l -> l.startsWith("g2m-engine: skipped")).count(), r.err());
+        // an error that stops the run, quoting a listed name
+        Files.writeString(labels, orig + "gone\u001b]0;title\u0007.png 1\n");
+        r = run(args(dir.resolve("out2")));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.oneLineError().contains("first: gone\\u001b]0;title\\u0007.png"), r.err());
+        assertFalse(r.err().chars().anyMatch(c -> c != '\n' && Character.isISOControl(c)), r.err());
+    }
+
+    /** A labels "file" that is a FIFO would block the read forever: refused at once. A byte-order mark is fine. */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void aLabelsFifoIsRefusedAndAByteOrderMarkIsRead() throws Exception {
+        Path fifo = dir.resolve("val.fifo");
+        Process p = new ProcessBuilder("mkfifo", fifo.toString()).redirectErrorStream(true).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "mkfifo is not available on this system");
+        Path out = dir.resolve("out");
+        CliTest.Result r = run("eval", "--weights", fixture(WEIGHTS), "--images", set.resolve("images").toString(), "--labels", fifo.toString(),
+                "--boxes", set.resolve("boxes").toString(), "--output", out.toString(), "--device", "cpu");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.oneLineError().contains("is not a regular file"), r.err());
+        Files.writeString(set.resolve("val.txt"), "\uFEFF" + read(set.resolve("val.txt")));
+        r = run(args(out, "--limit", "1"));
+        assertEquals(0, r.code(), r.err());
+    }
+
+    /** Counts past their bounds are usage errors in one line (before: an int overflow, 100,000 threads, or "null"). */
+    @Test
+    void outOfRangeCountsAreRefused() {
+        Path out = dir.resolve("out");
+        for (String[] o : new String[][] {{"--batch", "2000"}, {"--batch", "300000000"}, {"--workers", "100000"}, {"--threads", "100000"},
+                {"--threads", "-1"}, {"--workers", "-1"}, {"--batch", "0"}}) {
+            List<String> a = new ArrayList<>(List.of(args(out, o)));
+            if (o[0].equals("--workers")) a.subList(a.indexOf("--workers"), a.indexOf("--workers") + 2).clear();     // args() gives 2
+            CliTest.Result r = run(a.toArray(String[]::new));
+            assertEquals(2, r.code(), String.join(" ", o) + ": " + r.err());
+            assertTrue(r.oneLineError().contains(o[0] + " must be"), r.err());
+            assertFalse(Files.exists(out));
+        }
+    }
+
     @Test
     void helpListsTheOptions() {
         CliTest.Result r = run("eval", "--help");

@@ -16,15 +16,19 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -190,6 +194,162 @@ class EvalRunnerTest {
         assertTrue(assertThrows(EvalException.class, () -> VocXml.read(x)).getMessage().contains("xmax < xmin"));
         Files.writeString(x, "<annotation><object><bndbox><xmin>-1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></object></annotation>");
         assertTrue(assertThrows(EvalException.class, () -> VocXml.read(x)).getMessage().contains("not a non-negative number"));
+    }
+
+    /** Writes the first {@code okCalls} writes, then half of the next and fails, as a disk that fills up does. */
+    static final class FullDisk implements EvalCheckpoint.Sink {
+        final int okCalls;
+        int calls;
+
+        FullDisk(int okCalls) {
+            this.okCalls = okCalls;
+        }
+
+        public void write(FileChannel ch, ByteBuffer b) throws IOException {
+            if (calls++ < okCalls) {
+                EvalCheckpoint.FILE_SINK.write(ch, b);
+                return;
+            }
+            ByteBuffer half = b.slice(b.position(), b.remaining() / 2);
+            while (half.hasRemaining()) ch.write(half);
+            throw new IOException("No space left on device");
+        }
+    }
+
+    static EvalRunner.Config quick() {
+        return new EvalRunner.Config(List.of(Tap.POOL5), List.of(MapMethod.LAYERCAM), EvalRunner.GrabCut.AUTO, false, 1, 1, 0);
+    }
+
+    /**
+     * Disk full while appending to the checkpoint: the run stops with an output error, the file keeps
+     * only whole records (the failed append undone, not left as a half line), and the same call then
+     * ends with the checkpoint of an uninterrupted run.
+     */
+    @Test
+    void aFailedAppendStopsTheRunKeepsWholeRecordsAndTheRunContinues() throws IOException {
+        Dataset d = tinyset();
+        Path whole = dir.resolve("whole"), parts = dir.resolve("parts");
+        EvalRunner.run(d, new Counting(), quick(), settings(), whole, QUIET);
+        String want = Files.readString(whole.resolve(EvalCheckpoint.FILE));
+
+        // the header and the first append go through, the second append fails half-way
+        EvalOutputException e = assertThrows(EvalOutputException.class,
+                () -> EvalRunner.run(d, new Counting(), quick(), settings(), parts, QUIET, new FullDisk(2)));
+        assertTrue(e.getMessage().contains("No space left on device") && e.getMessage().contains("run the same command again"), e.getMessage());
+        String got = Files.readString(parts.resolve(EvalCheckpoint.FILE));
+        assertTrue(got.endsWith("\n"), "no half line left: " + got);
+        assertTrue(want.startsWith(got), "the records before the failure, as an uninterrupted run has them");
+        int kept = (int) got.lines().count() - 1;
+        assertTrue(kept >= 1 && kept < 6, kept + " records kept");
+        assertTrue(e.getMessage().contains("stopped with " + kept + " of 6"), e.getMessage());
+
+        EvalRunner.Session s = EvalRunner.run(d, new Counting(), quick(), settings(), parts, QUIET);
+        assertEquals(kept, s.resumedFrom());
+        assertEquals(6 - kept, s.evaluated());
+        assertEquals(want, Files.readString(parts.resolve(EvalCheckpoint.FILE)));
+    }
+
+    /** Disk full while the checkpoint's first line is written: no checkpoint at all (not a cut-short one that blocks the next run). */
+    @Test
+    void aFailedHeaderLeavesNoCheckpoint() throws IOException {
+        EvalOutputException e = assertThrows(EvalOutputException.class, () -> EvalCheckpoint.open(dir, settings(), 1, new FullDisk(0)));
+        assertTrue(e.getMessage().contains("No space left on device"), e.getMessage());
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(), files.toList(), "neither checkpoint.jsonl nor a temporary file");
+        }
+        try (EvalCheckpoint cp = EvalCheckpoint.open(dir, settings(), 1)) {
+            assertEquals(0, cp.done());
+        }
+    }
+
+    /** Lines edited into other valid JSON are refused by their checksum, the header and the last line too; a garbled last line is cut off as before. */
+    @Test
+    void aLineChangedAfterItWasWrittenIsRefused() throws IOException {
+        Dataset d = tinyset();
+        EvalRunner.Config cfg = new EvalRunner.Config(List.of(Tap.POOL5), List.of(MapMethod.LAYERCAM), EvalRunner.GrabCut.AUTO, false, 1, 1, 3);
+        EvalRunner.run(d, new Counting(), cfg, settings(), dir, QUIET);
+        Path f = dir.resolve(EvalCheckpoint.FILE);
+        List<String> orig = Files.readAllLines(f);
+        assertEquals(4, orig.size());
+        for (int line : new int[] {2, 4}) {                  // a middle line, the last line
+            List<String> lines = new ArrayList<>(orig);
+            String changed = relabel(lines.get(line - 1));
+            new ObjectMapper().readTree(changed);                 // still valid JSON
+            lines.set(line - 1, changed);
+            Files.write(f, lines);
+            EvalException ex = assertThrows(EvalException.class, () -> EvalCheckpoint.open(dir, settings(), 1));
+            assertTrue(ex.getMessage().contains("line " + line + " is damaged (its checksum does not match"), ex.getMessage());
+            ex = assertThrows(EvalException.class, () -> EvalCheckpoint.forEach(f, 1, r -> {}));
+            assertTrue(ex.getMessage().contains("line " + line + " is damaged"), ex.getMessage());
+        }
+        List<String> lines = new ArrayList<>(orig);
+        lines.set(0, lines.get(0).replace("\"test\":1", "\"test\":2"));
+        Files.write(f, lines);
+        assertTrue(assertThrows(EvalException.class, () -> EvalCheckpoint.open(dir, new ObjectMapper().createObjectNode().put("test", 2), 1))
+                .getMessage().contains("line 1 is damaged"));
+        // a garbled complete last line (not JSON): dropped and recomputed, as a cut one
+        lines = new ArrayList<>(orig);
+        lines.set(3, "\0\0\0\0");
+        Files.write(f, lines);
+        try (EvalCheckpoint cp = EvalCheckpoint.open(dir, settings(), 1)) {
+            assertEquals(2, cp.done());
+        }
+        assertEquals(String.join("\n", orig.subList(0, 3)) + "\n", Files.readString(f));
+        // a checkpoint of the format before checksums: told, not misread
+        Files.writeString(f, "{\"format\":\"g2m-eval-checkpoint/1\",\"settings\":{\"test\":1}}\n");
+        assertTrue(assertThrows(EvalException.class, () -> EvalCheckpoint.open(dir, settings(), 1)).getMessage().contains("earlier g2m-engine"));
+    }
+
+    /** The label of a record line, plus one: valid JSON, its checksum kept. */
+    static String relabel(String line) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"label\":(\\d+)").matcher(line);
+        assertTrue(m.find(), line);
+        return line.substring(0, m.start(1)) + (Integer.parseInt(m.group(1)) + 1) + line.substring(m.end(1));
+    }
+
+    @Test
+    void checkpointLinesCarryACrcOfTheirContent() {
+        String json = "{\"i\":3,\"name\":\"\u00e9t\u00e9.png\",\"error\":\"x\"}";
+        String sealed = CheckpointLine.seal(json);
+        assertTrue(sealed.matches("\\{\"crc\":\"[0-9a-f]{8}\",\"i\":3,.*"), sealed);
+        assertEquals(json, CheckpointLine.open(sealed));
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(String.format("%08x", crc.getValue()), sealed.substring(8, 16));
+        assertNull(CheckpointLine.open(json), "no checksum");
+        assertNull(CheckpointLine.open(sealed.replace("\"i\":3", "\"i\":4")), "content changed");
+        assertNull(CheckpointLine.open(sealed.substring(0, sealed.length() - 1)), "cut");
+        assertNull(CheckpointLine.open(""));
+    }
+
+    @Test
+    void mapNamesAreUniquePerRunAndOnlyOursAreDeleted() throws IOException {
+        Path img = Path.of("x");
+        List<Box> b = List.of(Box.NONE);
+        for (List<String> names : List.of(List.of("x.png", "x.jpg"), List.of("a/b.png", "a_b.png"), List.of("A.png", "a.JPEG"))) {
+            Dataset d = new Dataset("test", List.of(new Sample("other.png", img, 0, null, b), new Sample(names.get(0), img, 0, null, b),
+                    new Sample(names.get(1), img, 0, null, b)), "test");
+            EvalException e = assertThrows(EvalException.class, () -> MapFiles.requireUnique(d));
+            assertTrue(e.getMessage().contains("'" + names.get(0) + "' and '" + names.get(1) + "' would both save"), e.getMessage());
+        }
+        MapFiles.requireUnique(tinyset());
+        Set<String> stems = Set.of("n1_v_1", "pic");
+        for (String own : List.of("pic_conv5_1_layercam.png", "pic_pool4_sgl-g2.png", "n1_v_1_conv1_1_gradcam++.png")) {
+            assertTrue(MapFiles.isOwn(own, stems), own);
+        }
+        for (String other : List.of("pic.png", "holiday.png", "pic_conv5_1_layercam.png.bak", "pic_conv5_1_notes.png", "pic_conv6_1_dgl.png",
+                "other_conv5_1_dgl.png", "pic_conv5_1_layercam.PNG", ".pic_conv5_1_dgl.png.123.part", "x_pic_conv5_1_dgl.png")) {
+            assertFalse(MapFiles.isOwn(other, stems), other);
+        }
+        Dataset d = new Dataset("test", List.of(new Sample("pic.png", img, 0, null, b)), "test");
+        Path maps = Files.createDirectories(dir.resolve("maps"));
+        Files.writeString(maps.resolve("pic_conv5_1_layercam.png"), "ours");
+        Files.writeString(maps.resolve("holiday.png"), "theirs");
+        Files.createDirectories(maps.resolve("pic_conv4_3_dgl.png"));          // a folder of that name is not a map we wrote
+        assertEquals(1, MapFiles.deleteOwn(maps, d));
+        try (var files = Files.list(maps)) {
+            assertEquals(Set.of("holiday.png", "pic_conv4_3_dgl.png"), files.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet()));
+        }
     }
 
     @Test
