@@ -47,7 +47,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--images", paramLabel = "DIR", description = "ILSVRC2012 validation pictures (with --labels and --boxes)")
     Path images;
 
-    @Option(names = "--labels", paramLabel = "FILE", description = "one '<file name> <class index>' line per picture (Caffe's val.txt)")
+    @Option(names = "--labels", paramLabel = "FILE", description = "one '<file name> <class index>' line per picture (Caffe's val.txt); names relative to --images, no '..'")
     Path labels;
 
     @Option(names = "--boxes", paramLabel = "DIR", description = "one PASCAL-VOC XML per picture, <stem>.xml (the ILSVRC2012 validation boxes)")
