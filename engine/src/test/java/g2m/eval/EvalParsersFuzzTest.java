@@ -99,6 +99,27 @@ class EvalParsersFuzzTest {
                 f -> EvalCheckpoint.forEach(f, outcomes, r -> { }));
     }
 
+    /** The record parser behind the line checksum (which turns away nearly every mutant above): the same mutations on bare records. */
+    @Test
+    void checkpointRecordsBehindTheChecksum(@TempDir Path dir) throws IOException {
+        int outcomes = 2;
+        String seed = sample(0, outcomes).toJson() + "\n" + sample(1, outcomes).toJson() + "\n" + ImageRecord.skipped(2, "p2.jpg", "why").toJson() + "\n";
+        for (String line : seed.split("\n")) ImageRecord.parse(line, outcomes);
+        FuzzSupport.fuzz(seed.getBytes(java.nio.charset.StandardCharsets.UTF_8), dir, "records.jsonl", 37, MUTANTS, 64, SLACK, EvalException.class, f -> {
+            try {
+                for (String line : Files.readAllLines(f, java.nio.charset.StandardCharsets.ISO_8859_1)) {
+                    try {
+                        ImageRecord.parse(line, outcomes);
+                    } catch (IllegalArgumentException e) {       // what forEach turns into "is damaged"
+                        throw new EvalException("damaged: " + e.getMessage());
+                    }
+                }
+            } catch (IOException e) {
+                throw new EvalException("unreadable: " + e.getMessage());
+            }
+        });
+    }
+
     private static ImageRecord sample(int index, int outcomes) {
         ImageRecord.Outcome[] o = new ImageRecord.Outcome[outcomes];
         long[][] hits = new long[MaxBoxAccV2.IOU_LEVELS.length][2];
