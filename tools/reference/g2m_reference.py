@@ -605,6 +605,19 @@ def make_layercam_loc(W32, x, cls, seeds):
             for n in range(x.shape[0]):
                 worst = max(worst, rel_err(mp32[n], mp[n]))
             out["map.%s.%s" % (tap, m)] = f32(mp)
+    # the main job's picture (preprocess.safetensors' pytorch_input of image_224x256.png), target = argmax,
+    # the four G2M maps at the two deepest of the five taps
+    img = np.asarray(Image.open(os.path.join(OUT, "image_224x256.png")).convert("RGB"))
+    pt, _ = preprocess(img)
+    zp, cp, llp = layercam_loc_gradients(W, pt.to(F64))
+    _, _, llp32 = layercam_loc_gradients(W32, pt, cp)
+    out["picture.logits"] = f32(zp)
+    out["picture.class"] = f32(cp.to(F64))
+    for tap in ("conv5_3", "conv4_3"):
+        for m in G2M:
+            mp = compute_map(m, *llp[tap])
+            worst = max(worst, rel_err(compute_map(m, *(t.to(F64) for t in llp32[tap])), mp))
+            out["picture.map.%s.%s" % (tap, m)] = f32(mp)
     assert worst <= F32_HEADROOM, "float32 PyTorch is too far from the layercam_loc golden: %g" % worst
     print("    layercam_loc gradients: float32 PyTorch vs golden, worst per-image rel err: %.2e" % worst)
     save("maps_layercam_loc.safetensors", out, metadata(
@@ -612,7 +625,9 @@ def make_layercam_loc(W32, x, cls, seeds):
         "conv3_3, conv4_3, conv5_3 with layercam_loc's gradient source: g1 and g2 taken by gradient hooks on "
         "the ReLU output and the following max-pool (layercam_loc's forward_cam with target layers "
         "[3,4], [8,9], [15,16], [22,23], [29,30]), the first to arrive (the pool's) upsampled bilinearly with "
-        "align_corners=True to the tap's size; A is the ReLU output", seeds=seeds, tie_margin=str(TIE_MARGIN)))
+        "align_corners=True to the tap's size; A is the ReLU output. picture.*: the same for image_224x256.png "
+        "with PyTorch preprocessing (preprocess.safetensors' pytorch_input), target = argmax, the 4 G2M maps at "
+        "conv5_3 and conv4_3", seeds=seeds, tie_margin=str(TIE_MARGIN)))
 
 
 def make_dead(W32):

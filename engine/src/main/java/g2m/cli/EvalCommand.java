@@ -131,7 +131,7 @@ final class EvalCommand implements Callable<Integer> {
         List<Tap> taps = Tap.parseList(layers);
         List<MapMethod> ms = MapMethod.parseList(methods);
         EvalRunner.GrabCut gc = EvalRunner.GrabCut.parse(grabcut);
-        GradientSource gs = gradientSource();
+        GradientSource gs = MapsJob.parseGradients(gradients);
         MaxBoxAccV2.Frame frame = MaxBoxAccV2.Frame.parse(maxBoxFrame);
         Backends.normalize(device);
         if (batch < 1) throw new Main.UserException("--batch must be at least 1, got " + batch);
@@ -173,14 +173,6 @@ final class EvalCommand implements Callable<Integer> {
                 return MapsJob.EXIT_SOME_FAILED;
             }
             return 0;
-        }
-    }
-
-    private GradientSource gradientSource() {
-        try {
-            return GradientSource.parse(gradients);
-        } catch (IllegalArgumentException e) {
-            throw new Main.UserException("--gradients: " + e.getMessage());
         }
     }
 
