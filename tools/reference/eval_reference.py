@@ -13,7 +13,8 @@ Sources followed (read, not copied):
   PengtaoJiang/layercam_loc  scripts/test.py (layercam()), utils/mydataset.py (dataset_caffe),
                              utils/imutils.py (bb_IOU, large_rect)
   clovaai/wsolevaluation     evaluation.py (compute_bboxes_from_scoremaps, calculate_multiple_iou,
-                             BoxEvaluator), inference.py (normalize_scoremap), main.py (np.average)
+                             BoxEvaluator, resize_bbox), inference.py (normalize_scoremap, CAMComputer's
+                             224x224 resize), main.py (np.average)
 
 Files (engine/src/test/resources/eval/):
   picture.png          synthetic RGB picture, W=300 H=200 (shapes, gradient, mild grain)
@@ -43,6 +44,11 @@ Files (engine/src/test/resources/eval/):
                        preprocessing, float64 network, float32 maps as the engine's, taps conv5_1 and conv3_3, the four G2M methods):
                        per image Top-5 and per (tap, method) the box, best IoU and MaxBoxAccV2 hits;
                        the table's counts
+  e2e.layercam_loc.json  the same with layercam_loc's gradient source (g2m_reference.layercam_loc_gradients:
+                       hooks on the ReLU and the next max-pool, the pool's gradient upsampled with
+                       align-corners) at conv5_3, conv4_3, conv3_3; no per-threshold IoUs
+  e2e.wsol224.json     e2e.json's taps with MaxBoxAccV2 in wsolevaluation's own frame (score map resized to
+                       224x224, GT boxes through resize_bbox, int() truncation), and resize_bbox cases
   manifest.txt         library versions
 
     /usr/bin/python3 tools/reference/eval_reference.py --synthetic-set DIR N [W H]

@@ -133,6 +133,9 @@ class EvalOptionsCliTest {
                 withPool.size() * perTap, moved[0], moved[1], moved[2]);
         assertTrue(moved[0] > 0 && moved[1] > 0, "the gradient source changes the deep taps' boxes");
         assertEquals("tap", EvalCliTest.results(tap).get("settings").get("gradients").asText());
+        assertTrue(Files.readString(ll.resolve("results.md")).endsWith("Gradients: layercam_loc (at conv1_2 … conv5_3 the next max-pool's, "
+                + "upsampled, as layercam_loc); MaxBoxAccV2 frame: picture (the picture's size).\n"));
+        assertTrue(Files.readString(tap.resolve("results.md")).endsWith("Gradients: tap (the tap's own); MaxBoxAccV2 frame: picture (the picture's size).\n"));
     }
 
     /** wsolevaluation's frame moves only MaxBoxAccV2: the boxes and IoUs stay e2e.json's. */
@@ -143,6 +146,7 @@ class EvalOptionsCliTest {
         CliTest.Result r = run(args(out, "--layers", "conv5_1,conv3_3", "--maxboxacc-frame", "wsol224"));
         assertEquals(0, r.code(), r.err());
         assertMatches(ref, out);
+        assertTrue(Files.readString(out.resolve("results.md")).endsWith("MaxBoxAccV2 frame: wsol224 (wsolevaluation's 224×224).\n"));
         JsonNode picture = JSON.readTree(resource("e2e.json").toFile());
         int differ = 0;
         for (int k = 0; k < picture.get("table").size(); k++) {
