@@ -19,7 +19,8 @@ import java.util.Map;
  * backward pass carrying both right-hand sides (g1 and g2 of the spec stacked along the batch)
  * down to the shallowest requested tap, and computes every requested map at every requested tap
  * on the way, from the tap's gradient or, with {@link GradientSource#LAYERCAM_LOC}, from the
- * following pool's gradient upsampled where layercam_loc takes it. Not thread-safe: callers serialize (see {@code G2mEngine}).
+ * following pool's gradient upsampled where layercam_loc takes it. Not thread-safe: callers
+ * serialize (see {@code G2mEngine}).
  */
 public final class Vgg16Net implements AutoCloseable {
     /** The forward path below the classifier: 13 conv+ReLU steps and 5 pools, tap by tap. */
