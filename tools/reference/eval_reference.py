@@ -13,7 +13,8 @@ Sources followed (read, not copied):
   PengtaoJiang/layercam_loc  scripts/test.py (layercam()), utils/mydataset.py (dataset_caffe),
                              utils/imutils.py (bb_IOU, large_rect)
   clovaai/wsolevaluation     evaluation.py (compute_bboxes_from_scoremaps, calculate_multiple_iou,
-                             BoxEvaluator), inference.py (normalize_scoremap), main.py (np.average)
+                             BoxEvaluator, resize_bbox), inference.py (normalize_scoremap, CAMComputer's
+                             224x224 resize), main.py (np.average)
 
 Files (engine/src/test/resources/eval/):
   picture.png          synthetic RGB picture, W=300 H=200 (shapes, gradient, mild grain)
@@ -43,6 +44,11 @@ Files (engine/src/test/resources/eval/):
                        preprocessing, float64 network, float32 maps as the engine's, taps conv5_1 and conv3_3, the four G2M methods):
                        per image Top-5 and per (tap, method) the box, best IoU and MaxBoxAccV2 hits;
                        the table's counts
+  e2e.layercam_loc.json  the same with layercam_loc's gradient source (g2m_reference.layercam_loc_gradients:
+                       hooks on the ReLU and the next max-pool, the pool's gradient upsampled with
+                       align-corners) at conv5_3, conv4_3, conv3_3; no per-threshold IoUs
+  e2e.wsol224.json     e2e.json's taps with MaxBoxAccV2 in wsolevaluation's own frame (score map resized to
+                       224x224, GT boxes through resize_bbox, int() truncation), and resize_bbox cases
   manifest.txt         library versions
 
     /usr/bin/python3 tools/reference/eval_reference.py --synthetic-set DIR N [W H]
@@ -269,7 +275,7 @@ TINY_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '.
                             'resources', 'fixtures', 'tiny_vgg16_expected.safetensors')
 E2E_TAPS = ['conv5_1', 'conv3_3']
 E2E_METHODS = ['layercam', 'sgl-g1', 'sgl-g2', 'dgl']
-TAP_SIDE = {'conv5_1': 14, 'conv3_3': 56}
+TAP_SIDE = {'conv5_1': 14, 'conv5_3': 14, 'conv4_3': 28, 'conv3_3': 56}
 
 
 def synthetic_picture(rng, w, h, objects):
@@ -324,34 +330,61 @@ def write_set(root, specs, seed, classes):
     return out
 
 
-def e2e(doc):
+def load_g2m_reference():
     import importlib.util
     spec = importlib.util.spec_from_file_location('g2m_reference', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'g2m_reference.py'))
     ref = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ref)
-    W64 = ref.to64(ref.read_safetensors(TINY_WEIGHTS))
-    classes = W64['fc8.bias'].shape[0]
-    root = os.path.join(OUT, 'tinyset')
-    specs = [('synth_0001.png', 160, 120, 1), ('synth_0002.png', 120, 180, 1), ('synth_0003.jpg', 300, 140, 2),
-             ('synth_0004.png', 256, 256, 1), ('synth_0005.png', 100, 100, 1), ('synth_0006.png', 224, 200, 2)]
-    items = write_set(root, specs, 23, classes)
+    return ref
+
+
+def resize_bbox(box, image_size, resize_size):
+    """wsolevaluation evaluation.py resize_bbox: each coordinate times new/old size in Python floats, then int()."""
+    x0, y0, x1, y1 = map(float, box)
+    w, h = map(float, image_size)
+    nw, nh = map(float, resize_size)
+    return [int(x0 * nw / w), int(y0 * nh / h), int(x1 * nw / w), int(y1 * nh / h)]
+
+
+def maxbox_best_ious(cv, gts, w, h, frame, thresholds):
+    """Per map threshold, the best IoU of any box against any GT box, as wsolevaluation's BoxEvaluator
+    (multi_contour_eval) computes it. frame 'picture': score map resized to the picture (w x h), GT boxes
+    as given; frame 'wsol224': wsolevaluation's own protocol, score map resized to 224x224 (CAMComputer:
+    cv2.resize(cam, image_size=(224, 224), INTER_CUBIC)) and GT boxes through resize_bbox to (224, 224)."""
+    if frame == 'picture':
+        size, boxes = (w, h), gts
+    else:
+        size, boxes = (CROP, CROP), [resize_bbox(g, (w, h), (CROP, CROP)) for g in gts]
+    sm = normalize_scoremap(cv2.resize(cv, size, interpolation=cv2.INTER_CUBIC))
+    bxs = wsol_boxes(sm, thresholds)
+    return [max(voc_iou(b, g) for b in bs for g in boxes) for bs in bxs]
+
+
+def protocol_run(ref, W64, root, items, taps_run, methods, gradients='tap', frame='picture', best_ious=True):
+    """The whole protocol over a generated set: per image Top-5 and per (tap, method) box, IoU, MaxBoxAccV2
+    hits (and per-threshold best IoUs); the table. gradients 'layercam_loc': at conv1_2 ... conv5_3 the maps
+    use g2m_reference.layercam_loc_gradients (hooks on the ReLU and the next pool, as layercam_loc)."""
     thresholds = list(np.arange(0, 1, 0.01))
     images = []
     counts = {(t, m): {'top1_loc': 0, 'top5_loc': 0, 'gt_known_loc': 0, 'top1_cls': 0, 'top5_cls': 0, 'iou_sum': 0.0,
-                       'maxbox': {lv: np.zeros(100, dtype=np.int64) for lv in (30, 50, 70)}} for t in E2E_TAPS for m in E2E_METHODS}
+                       'maxbox': {lv: np.zeros(100, dtype=np.int64) for lv in (30, 50, 70)}} for t in taps_run for m in methods}
     for name, label, gts in items:
         pic = np.asarray(Image.open(os.path.join(root, 'images', name)).convert('RGB'))
         H, W_ = pic.shape[:2]
         r256 = np.asarray(Image.fromarray(pic).resize((RESIZE, RESIZE), Image.BILINEAR))
         x = np.stack([((c.astype(np.float32) / 255 - np.array(MEAN, np.float32)) / np.array(STD, np.float32)).transpose(2, 0, 1)
                       for c in ten_crop(r256)]).astype(np.float32)
-        z, _, taps = ref.gradients(W64, torch.from_numpy(x).to(torch.float64), cls=[label] * 10)
+        x64 = torch.from_numpy(x).to(torch.float64)
+        z, _, taps = ref.gradients(W64, x64, cls=[label] * 10)
+        if gradients == 'layercam_loc':
+            _, _, ll = ref.layercam_loc_gradients(W64, x64, cls=[label] * 10)
+            taps.update(ll)
         s = z.to(torch.float32).sum(dim=0)
         top5 = [int(v) for v in torch.sort(-s)[1][:5]]
         entry = {'name': name, 'label': label, 'top5': top5, 'maps': {}}
-        for t in E2E_TAPS:
+        for t in taps_run:
             A, g1, g2 = taps[t]
-            for m in E2E_METHODS:
+            for m in methods:
                 maps = ref.compute_map(m, A, g1, g2).to(torch.float32).numpy()
                 cv = canvas(maps)
                 hm = heat(cv.copy(), W_, H)
@@ -359,11 +392,11 @@ def e2e(doc):
                 _, box = layercam_box(mask)
                 res = [bb_iou(g, box) for g in gts]
                 iou = max(r[0] for r in res)
-                sm = normalize_scoremap(cv2.resize(cv, (W_, H), interpolation=cv2.INTER_CUBIC))
-                bxs = wsol_boxes(sm, thresholds)
-                best = [max(voc_iou(b, g) for b in bs for g in gts) for bs in bxs]
+                best = maxbox_best_ious(cv, gts, W_, H, frame, thresholds)
                 hits = {str(lv): [k for k in range(100) if best[k] >= lv / 100] for lv in (30, 50, 70)}
-                entry['maps']['%s/%s' % (t, m)] = {'box': box, 'iou': iou, 'hits': hits, 'best_iou': best}
+                entry['maps']['%s/%s' % (t, m)] = {'box': box, 'iou': iou, 'hits': hits}
+                if best_ious:
+                    entry['maps']['%s/%s' % (t, m)]['best_iou'] = best
                 c = counts[(t, m)]
                 c['top1_cls'] += top5[0] == label
                 c['top5_cls'] += label in top5
@@ -377,17 +410,72 @@ def e2e(doc):
         images.append(entry)
     n = len(items)
     table = []
-    for t in E2E_TAPS:
-        for m in E2E_METHODS:
+    for t in taps_run:
+        for m in methods:
             c = counts[(t, m)]
             accs = [float((c['maxbox'][lv] * 100. / float(n)).max()) for lv in (30, 50, 70)]
             table.append({'layer': t, 'method': m, 'images': n,
                           'counts': {k: int(c[k]) for k in ('top1_loc', 'top5_loc', 'gt_known_loc', 'top1_cls', 'top5_cls')},
                           'percent': {k: percent(int(c[k]), n) for k in ('top1_loc', 'top5_loc', 'gt_known_loc', 'top1_cls', 'top5_cls')},
                           'mean_iou': c['iou_sum'] / float(n), 'max_box_acc': accs, 'maxboxacc_v2': float(np.average(accs))})
+    return images, table
+
+
+TINYSET_SPECS = [('synth_0001.png', 160, 120, 1), ('synth_0002.png', 120, 180, 1), ('synth_0003.jpg', 300, 140, 2),
+                 ('synth_0004.png', 256, 256, 1), ('synth_0005.png', 100, 100, 1), ('synth_0006.png', 224, 200, 2)]
+
+
+def e2e(doc):
+    ref = load_g2m_reference()
+    W64 = ref.to64(ref.read_safetensors(TINY_WEIGHTS))
+    classes = W64['fc8.bias'].shape[0]
+    root = os.path.join(OUT, 'tinyset')
+    items = write_set(root, TINYSET_SPECS, 23, classes)
+    images, table = protocol_run(ref, W64, root, items, E2E_TAPS, E2E_METHODS)
     with open(os.path.join(OUT, 'e2e.json'), 'w') as f:
         json.dump({'taps': E2E_TAPS, 'methods': E2E_METHODS, 'images': images, 'table': table}, f, separators=(',', ':'))
         f.write('\n')
+    e2e_options(ref, W64, root, items)
+
+
+def e2e_options(ref, W64, root, items):
+    """The eval options on the same set: e2e.layercam_loc.json (layercam_loc's gradient source at the three
+    deep taps before a pool) and e2e.wsol224.json (MaxBoxAccV2 in wsolevaluation's 224x224 frame, taps and
+    gradients of e2e.json). Also prints how many boxes the gradient source and MaxBoxAccV2 values the frame move."""
+    taps_ll = ['conv5_3', 'conv4_3', 'conv3_3']
+    runs = {}
+    for gradients in ('tap', 'layercam_loc'):
+        runs[gradients] = protocol_run(ref, W64, root, items, taps_ll, E2E_METHODS, gradients=gradients, best_ious=False)
+    images, table = runs['layercam_loc']
+    with open(os.path.join(OUT, 'e2e.layercam_loc.json'), 'w') as f:
+        json.dump({'taps': taps_ll, 'methods': E2E_METHODS, 'gradients': 'layercam_loc', 'maxboxacc_frame': 'picture',
+                   'images': images, 'table': table}, f, separators=(',', ':'))
+        f.write('\n')
+    moved = {t: 0 for t in taps_ll}
+    for a, b in zip(runs['tap'][0], runs['layercam_loc'][0]):
+        for k in a['maps']:
+            moved[k.split('/')[0]] += a['maps'][k]['box'] != b['maps'][k]['box']
+    print('layercam_loc vs tap gradients, boxes moved of %d per tap: %s' % (len(items) * len(E2E_METHODS), moved))
+    for ta, tb in zip(runs['tap'][1], runs['layercam_loc'][1]):
+        if ta['counts'] != tb['counts']:
+            print('  %s/%s GT-known %s -> %s' % (ta['layer'], ta['method'], ta['percent']['gt_known_loc'], tb['percent']['gt_known_loc']))
+
+    images, table = protocol_run(ref, W64, root, items, E2E_TAPS, E2E_METHODS, frame='wsol224', best_ious=False)
+    cases = []
+    for name, w, h, _ in TINYSET_SPECS:
+        for b in ([0, 0, w - 1, h - 1], [w // 3, h // 5, w - 7, h - 2], [1, 1, 2, 3]):
+            cases.append({'box': b, 'size': [w, h], 'resized': resize_bbox(b, (w, h), (CROP, CROP))})
+    for b, size in (([45, 49, 499, 162], (500, 375)), ([0, 17, 333, 499], (333, 500)), ([99, 7, 100, 8], (101, 9))):
+        cases.append({'box': b, 'size': list(size), 'resized': resize_bbox(b, size, (CROP, CROP))})
+    with open(os.path.join(OUT, 'e2e.wsol224.json'), 'w') as f:
+        json.dump({'taps': E2E_TAPS, 'methods': E2E_METHODS, 'gradients': 'tap', 'maxboxacc_frame': 'wsol224',
+                   'resize_bbox': cases, 'images': images, 'table': table}, f, separators=(',', ':'))
+        f.write('\n')
+    with open(os.path.join(OUT, 'e2e.json')) as f:
+        picture = json.load(f)['table']
+    for a, b in zip(picture, table):
+        if a['maxboxacc_v2'] != b['maxboxacc_v2']:
+            print('  MaxBoxAccV2 %s/%s picture %.2f -> wsol224 %.2f' % (a['layer'], a['method'], a['maxboxacc_v2'], b['maxboxacc_v2']))
 
 
 def synthetic_set(root, n, w, h):

@@ -14,6 +14,10 @@ It (re)writes, into engine/src/test/resources/golden/ (see tools/reference/READM
   image_224x256.png            the synthetic RGB image (formula in `synthetic_image`)
   ops.safetensors              op-level goldens (adaptive pool, max pool, conv, relu, fc,
                                softmax, backward seeds)
+  maps_layercam_loc.safetensors  maps_small's input and classes, the 8 methods at conv1_2,
+                               conv2_2, conv3_3, conv4_3, conv5_3 with layercam_loc's gradient
+                               source (hooks on the ReLU and the next pool, the pool's gradient
+                               upsampled with align-corners; see layercam_loc_gradients)
 
 Everything is computed in float64 from float32-representable inputs and stored as F32.
 The network weights are the tiny VGG16-topology fixture
@@ -166,6 +170,82 @@ def gradients(W, x, cls=None):
         if den > 0:
             assert (a2 - ref).norm().item() <= tol * den, "g2 linearity check failed at " + n
     out = OrderedDict((n, (a.detach(), b, d)) for n, a, b, d in zip(names, acts, g1, g2))
+    return z.detach(), c, out
+
+
+# ----------------------------------------------------------------------------------------------
+# layercam_loc's gradient source (PengtaoJiang/layercam_loc, scripts/test.py + models/vgg/vgg.py,
+# read, not copied): the network is an nn.Sequential `features` (conv, ReLU, ..., max-pool) and
+# `forward_cam(x, target_layers)` registers a gradient hook on the output of every module whose
+# index is in target_layers. For a conv tap it names the ReLU AND the max-pool after it, e.g.
+# [29, 30] for relu5_3, and takes `model.gradients[0]`: the first gradient to arrive in the
+# backward pass, which is the later module's (the pool's), then F.interpolate(..., bilinear,
+# align_corners=True) to the tap's size. Here the same thing is done with real modules and real
+# hooks, one forward and backward per (tap, seed) as layercam_loc runs one configuration at a time.
+
+LAYERCAM_LOC_TARGETS = OrderedDict([("conv1_2", (3, 4)), ("conv2_2", (8, 9)), ("conv3_3", (15, 16)),
+                                    ("conv4_3", (22, 23)), ("conv5_3", (29, 30))])
+
+
+def layercam_loc_features(W):
+    """VGG16 `features` as layercam_loc's make_layers(cfg['D']) builds it (module indices 0..30),
+    holding the weights W (their dtype)."""
+    mods = []
+    for block in BLOCKS:
+        for name in block:
+            w = W[name + ".weight"]
+            conv = torch.nn.Conv2d(w.shape[1], w.shape[0], kernel_size=3, padding=1).to(w.dtype)
+            with torch.no_grad():
+                conv.weight.copy_(w)
+                conv.bias.copy_(W[name + ".bias"])
+            mods += [conv, torch.nn.ReLU()]
+        mods.append(torch.nn.MaxPool2d(kernel_size=2, stride=2))
+    assert len(mods) == 31 and isinstance(mods[30], torch.nn.MaxPool2d) and isinstance(mods[29], torch.nn.ReLU)
+    for tap, (relu, pool) in LAYERCAM_LOC_TARGETS.items():
+        assert isinstance(mods[relu], torch.nn.ReLU) and isinstance(mods[pool], torch.nn.MaxPool2d), tap
+    return torch.nn.Sequential(*mods)
+
+
+def layercam_loc_forward_cam(features, W, x, target_layers, saved):
+    """layercam_loc's forward_cam: hooks on the outputs of the target modules (gradients appended
+    to `saved` as they arrive), those outputs returned; then the classifier (the spec's adaptive
+    pool to 7x7 first, the identity for 224x224 inputs, which layercam_loc's view() assumes)."""
+    outputs = []
+    h = x
+    for i, module in enumerate(features):
+        h = module(h)
+        if i in target_layers:
+            h.register_hook(saved.append)
+            outputs.append(h)
+    h = torch.flatten(F.adaptive_avg_pool2d(h, (7, 7)), 1)
+    h = F.relu(F.linear(h, W["fc6.weight"], W["fc6.bias"]))
+    h = F.relu(F.linear(h, W["fc7.weight"], W["fc7.bias"]))
+    return outputs, F.linear(h, W["fc8.weight"], W["fc8.bias"])
+
+
+def layercam_loc_gradients(W, x, cls=None):
+    """z, class and {tap: (A, g1, g2)} at the five taps the layercam_loc way: A = the ReLU output,
+    g1 / g2 = the first hooked gradient (the following pool's) for the seeds e_c / softmax - 10 e_c,
+    upsampled bilinearly with align_corners=True to A's size."""
+    features = layercam_loc_features(W)
+    with torch.no_grad():
+        _, z = layercam_loc_forward_cam(features, W, x, (), [])
+    c = z.argmax(dim=1) if cls is None else torch.as_tensor(cls, dtype=torch.long)
+    e = F.one_hot(c, z.shape[1]).to(z.dtype)
+    s = torch.softmax(z, dim=1) - 10.0 * e
+    out = OrderedDict()
+    for tap, targets in LAYERCAM_LOC_TARGETS.items():
+        grads = []
+        for seed in (e, s):
+            saved = []
+            outputs, logits = layercam_loc_forward_cam(features, W, x.detach(), targets, saved)
+            features.zero_grad()
+            logits.backward(gradient=seed)
+            A = outputs[0].detach()
+            first = saved[0]
+            assert len(saved) == 2 and first.shape[2] == A.shape[2] // 2 and first.shape[3] == A.shape[3] // 2, tap
+            grads.append(F.interpolate(first, size=(A.shape[2], A.shape[3]), mode="bilinear", align_corners=True).detach())
+        out[tap] = (A, grads[0], grads[1])
     return z.detach(), c, out
 
 
@@ -500,6 +580,54 @@ def make_small(W32):
         "randn input [2,3,40,52] (pool5 1x1, adaptive pool replicates it to 7x7); target class "
         "given explicitly = [3, 7]; all 18 taps x 8 methods", seeds="%d,%d" % (s0, s1),
         tie_margin=str(TIE_MARGIN)))
+    return x, cls, "%d,%d" % (s0, s1)
+
+
+def make_layercam_loc(W32, x, cls, seeds):
+    """maps_layercam_loc.safetensors: maps_small's input and classes, the maps at the five taps
+    with layercam_loc's gradient source (layercam_loc_gradients). At every other tap that source
+    is the tap's own gradient, so maps_small holds those maps already."""
+    W = to64(W32)
+    z, c, ll = layercam_loc_gradients(W, x.to(F64), cls)
+    _, _, true = gradients(W, x.to(F64), cls)
+    z32, _, ll32 = layercam_loc_gradients(W32, x, cls)
+    out = OrderedDict([("input", x), ("logits", f32(z)), ("class", f32(c.to(F64)))])
+    worst = 0.0
+    for tap in LAYERCAM_LOC_TARGETS:
+        A, g1, g2 = ll[tap]
+        assert (A == true[tap][0]).all(), tap
+        for m in METHODS:
+            mp = compute_map(m, A, g1, g2)
+            assert torch.isfinite(mp).all(), (tap, m)
+            # the point of the file: these are not the tap-gradient maps
+            assert rel_err(mp, compute_map(m, *true[tap])) > 1e-2, (tap, m)
+            mp32 = compute_map(m, *(t.to(F64) for t in ll32[tap]))
+            for n in range(x.shape[0]):
+                worst = max(worst, rel_err(mp32[n], mp[n]))
+            out["map.%s.%s" % (tap, m)] = f32(mp)
+    # the main job's picture (preprocess.safetensors' pytorch_input of image_224x256.png), target = argmax,
+    # the four G2M maps at the two deepest of the five taps
+    img = np.asarray(Image.open(os.path.join(OUT, "image_224x256.png")).convert("RGB"))
+    pt, _ = preprocess(img)
+    zp, cp, llp = layercam_loc_gradients(W, pt.to(F64))
+    _, _, llp32 = layercam_loc_gradients(W32, pt, cp)
+    out["picture.logits"] = f32(zp)
+    out["picture.class"] = f32(cp.to(F64))
+    for tap in ("conv5_3", "conv4_3"):
+        for m in G2M:
+            mp = compute_map(m, *llp[tap])
+            worst = max(worst, rel_err(compute_map(m, *(t.to(F64) for t in llp32[tap])), mp))
+            out["picture.map.%s.%s" % (tap, m)] = f32(mp)
+    assert worst <= F32_HEADROOM, "float32 PyTorch is too far from the layercam_loc golden: %g" % worst
+    print("    layercam_loc gradients: float32 PyTorch vs golden, worst per-image rel err: %.2e" % worst)
+    save("maps_layercam_loc.safetensors", out, metadata(
+        "maps_small's input [2,3,40,52] and classes [3, 7]; maps of all 8 methods at conv1_2, conv2_2, "
+        "conv3_3, conv4_3, conv5_3 with layercam_loc's gradient source: g1 and g2 taken by gradient hooks on "
+        "the ReLU output and the following max-pool (layercam_loc's forward_cam with target layers "
+        "[3,4], [8,9], [15,16], [22,23], [29,30]), the first to arrive (the pool's) upsampled bilinearly with "
+        "align_corners=True to the tap's size; A is the ReLU output. picture.*: the same for image_224x256.png "
+        "with PyTorch preprocessing (preprocess.safetensors' pytorch_input), target = argmax, the 4 G2M maps at "
+        "conv5_3 and conv4_3", seeds=seeds, tie_margin=str(TIE_MARGIN)))
 
 
 def make_dead(W32):
@@ -757,11 +885,12 @@ def main():
     W32 = load_weights()
     print("torch %s, weights %s" % (torch.__version__, os.path.relpath(WEIGHTS, REPO)))
     make_ops()
-    make_small(W32)
+    small = make_small(W32)
     make_dead(W32)
     make_nonsquare(W32)
     make_preprocess(W32)
     make_square(W32)
+    make_layercam_loc(W32, *small)
     total = 0
     for name in sorted(os.listdir(OUT)):
         total += os.path.getsize(os.path.join(OUT, name))

@@ -1,6 +1,7 @@
 // The engine's own CUDA kernels: what cuDNN and cuBLAS do not do (or not as the CPU twin and
 // PyTorch do): ReLU and max-pool backward on stacked right-hand sides with PyTorch's tie rule,
-// PyTorch's adaptive average pool, the fc bias, softmax and the backward seeds, and the maps.
+// PyTorch's adaptive average pool, the fc bias, softmax and the backward seeds, the maps, and
+// PyTorch's align-corners bilinear resize (layercam_loc's gradient source).
 //
 // Launch contract (mirrored by g2m.backend.cuda.KernelSpec, checked against this file's PTX by
 // KernelSignatureTest): extern "C" names; the element-wise kernels take any 1-D grid with
@@ -82,6 +83,17 @@ extern "C" __global__ void g2m_adaptive_avgpool_backward(const float* __restrict
         long long plane = i / in_plane;
         int rq = (int) (i - plane * in_plane);
         dx[i] = adaptive_avgpool_backward(dy + plane * oh * ow, h, w, oh, ow, rq / w, rq % w);
+    }
+}
+
+/** Bilinear resize with align-corners; x: planes × [h, w], y: planes × [oh, ow] = total elements. */
+extern "C" __global__ void g2m_upsample_bilinear_ac(const float* __restrict__ x, float* __restrict__ y, int h, int w,
+                                                    int oh, int ow, long long total) {
+    long long out_plane = (long long) oh * ow;
+    GRID_STRIDE(i, total) {
+        long long plane = i / out_plane;
+        int yx = (int) (i - plane * out_plane);
+        y[i] = upsample_bilinear_ac(x + plane * h * w, h, w, oh, ow, yx / ow, yx % ow);
     }
 }
 

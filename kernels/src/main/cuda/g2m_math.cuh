@@ -221,6 +221,47 @@ G2M_HD float adaptive_avgpool_backward(const float* dy_plane, int h, int w, int 
     return acc;
 }
 
+// ---------------------------------------------------------------- bilinear upsampling (align corners)
+
+// Single-precision products and sums that nvcc may not fuse into an FMA (it does by default):
+// the CPU twin rounds each product, so the GPU must too to agree to the bit.
+#ifdef __CUDA_ARCH__
+#define G2M_FMUL(a, b) __fmul_rn((a), (b))
+#define G2M_FADD(a, b) __fadd_rn((a), (b))
+#else
+#define G2M_FMUL(a, b) ((a) * (b))
+#define G2M_FADD(a, b) ((a) + (b))
+#endif
+
+/**
+ * One axis of F.interpolate(bilinear, align_corners=True) at output index i of out: the source
+ * indices i0, i1 and their weights l0 = 1 − λ, l1 = λ (the CPU twin's BilinearAlignCorners.axis).
+ */
+G2M_HD void align_corners_axis(int in, int out, int i, int* i0, int* i1, float* l0, float* l1) {
+    float scale = out > 1 ? (float) (in - 1) / (float) (out - 1) : 0.f;
+    float real = G2M_FMUL(scale, (float) i);
+    int idx = (int) real;
+    float lambda = real - (float) idx;
+    lambda = lambda < 0.f ? 0.f : (lambda > 1.f ? 1.f : lambda);
+    *i0 = idx;
+    *i1 = idx + (idx < in - 1 ? 1 : 0);
+    *l1 = lambda;
+    *l0 = 1.f - lambda;
+}
+
+/** Output (y, x) of one h × w plane upsampled to oh × ow: λ0ʸ·(λ0ˣ·v00 + λ1ˣ·v01) + λ1ʸ·(λ0ˣ·v10 + λ1ˣ·v11). */
+G2M_HD float upsample_bilinear_ac(const float* plane, int h, int w, int oh, int ow, int y, int x) {
+    int y0, y1, x0, x1;
+    float a, b, lx0, lx1;
+    align_corners_axis(h, oh, y, &y0, &y1, &a, &b);
+    align_corners_axis(w, ow, x, &x0, &x1, &lx0, &lx1);
+    const float* r0 = plane + (long long) y0 * w;
+    const float* r1 = plane + (long long) y1 * w;
+    float top = G2M_FADD(G2M_FMUL(r0[x0], lx0), G2M_FMUL(r0[x1], lx1));
+    float bottom = G2M_FADD(G2M_FMUL(r1[x0], lx0), G2M_FMUL(r1[x1], lx1));
+    return G2M_FADD(G2M_FMUL(top, a), G2M_FMUL(bottom, b));
+}
+
 // ---------------------------------------------------------------- softmax and seeds
 
 /** exp(z − max) of one logit, in double (the row's max and sum are reduced across threads). */

@@ -10,6 +10,7 @@
 //   maxpool_bwd n c h w m        x [n,c,h,w], dy [m,c,h/2,w/2]     -> dx [m,c,h,w]
 //   adapool_fwd planes h w oh ow x [planes,h,w]                     -> y [planes,oh,ow]
 //   adapool_bwd planes h w oh ow dy [planes,oh,ow]                  -> dx [planes,h,w]
+//   upsample_ac planes h w oh ow x [planes,h,w]                     -> y [planes,oh,ow]
 //   bias_rows n m                b [m]                               -> y [n,m]
 //   softmax rows m               z [rows,m]                          -> p [rows,m]
 //   seeds n m                    z [n,m], classes int32 [n]          -> s [2n,m]
@@ -101,6 +102,16 @@ int main(int argc, char** argv) {
                 int rq = (int) (i - plane * h * w);
                 out[i] = adaptive_avgpool_backward(dy + plane * oh * ow, h, w, oh, ow, rq / w, rq % w);
             }
+        }
+    } else if (op == "upsample_ac" && argc == 9) {
+        long long planes = arg(argv, 4);
+        int h = (int) arg(argv, 5), w = (int) arg(argv, 6), oh = (int) arg(argv, 7), ow = (int) arg(argv, 8);
+        const float* x = take<float>(planes * h * w);
+        out.resize(planes * oh * ow);
+        for (long long i = 0; i < (long long) out.size(); i++) {
+            long long plane = i / ((long long) oh * ow);
+            int yx = (int) (i - plane * oh * ow);
+            out[i] = upsample_bilinear_ac(x + plane * h * w, h, w, oh, ow, yx / ow, yx % ow);
         }
     } else if (op == "bias_rows" && argc == 6) {
         long long n = arg(argv, 4), m = arg(argv, 5);

@@ -9,6 +9,7 @@ import g2m.image.LoadedImage;
 import g2m.image.Resizer;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
+import g2m.net.GradientSource;
 import g2m.net.Tap;
 import g2m.net.Vgg16Net;
 import g2m.weights.Checkpoint;
@@ -137,8 +138,17 @@ public final class G2mEngine implements AutoCloseable {
     }
 
     /** Maps for network input that is already preprocessed: [n, 3, h, w]; classes null = top-1 each. */
-    public synchronized BatchMaps maps(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
-        return net.run(input, n, h, w, classes, taps, methods);
+    public BatchMaps maps(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
+        return maps(input, n, h, w, classes, taps, methods, GradientSource.TAP);
+    }
+
+    /**
+     * The same with the gradients taken from {@code gradients}: {@link GradientSource#LAYERCAM_LOC}
+     * reproduces layercam_loc's (and the seed table's) gradient at conv1_2 … conv5_3.
+     */
+    public synchronized BatchMaps maps(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods,
+                                       GradientSource gradients) {
+        return net.run(input, n, h, w, classes, taps, methods, gradients);
     }
 
     /** Loads, resizes (shorter side 224), preprocesses and maps one picture file. */
@@ -153,6 +163,12 @@ public final class G2mEngine implements AutoCloseable {
      * @param targetClass the class to explain for every image, or null for each one's top-1
      */
     public List<ImageMaps> maps(List<LoadedImage> images, Integer targetClass, List<Tap> taps, List<MapMethod> methods) {
+        return maps(images, targetClass, taps, methods, GradientSource.TAP);
+    }
+
+    /** The same with the gradients taken from {@code gradients} (see {@link GradientSource}). */
+    public List<ImageMaps> maps(List<LoadedImage> images, Integer targetClass, List<Tap> taps, List<MapMethod> methods,
+                                GradientSource gradients) {
         List<LoadedImage> inputs = new ArrayList<>(images.size());
         for (LoadedImage im : images) inputs.add(Resizer.resizeShorterSide(im));
         ImageMaps[] out = new ImageMaps[images.size()];
@@ -172,7 +188,7 @@ public final class G2mEngine implements AutoCloseable {
                     classes = new int[n];
                     java.util.Arrays.fill(classes, targetClass);
                 }
-                BatchMaps r = maps(x, n, h, w, classes, taps, methods);
+                BatchMaps r = maps(x, n, h, w, classes, taps, methods, gradients);
                 for (int j = 0; j < n; j++) out[idx.get(j)] = perImage(r, j, images.get(idx.get(j)), taps, methods);
             }
         }

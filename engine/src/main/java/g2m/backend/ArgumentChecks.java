@@ -186,6 +186,14 @@ public final class ArgumentChecks {
         noOverlap(op, "dx", dx, "dy", dy);
     }
 
+    /** y is [M, C, H, W] for x [M, C, h, w]. */
+    public static <A extends AbstractDeviceArray<A>> void upsampleBilinearAlignCorners(String op, A x, A y) {
+        rank(op, "x", x, 4);
+        rank(op, "y", y, 4);
+        expect(op, "y", y, x.dim(0), x.dim(1), y.dim(2), y.dim(3));
+        noOverlap(op, "y", y, "x", x);
+    }
+
     public static <A extends AbstractDeviceArray<A>> void fcForward(String op, A x, A w, A b, A y) {
         rank(op, "w", w, 2);
         int n = x.dim(0), mOut = w.dim(0), k = w.dim(1);

@@ -67,6 +67,14 @@ public interface Backend extends AutoCloseable {
 
     void adaptiveAvgPoolBackward(DeviceArray dy, DeviceArray dx);
 
+    /**
+     * Bilinear resize with align-corners of every plane of x [M,C,h,w] to y's size [M,C,H,W],
+     * float32 as PyTorch's {@code F.interpolate(…, mode='bilinear', align_corners=True)}
+     * ({@link BilinearAlignCorners}); layercam_loc's gradient source upsamples a pool's gradient
+     * to the tap before it with it.
+     */
+    void upsampleBilinearAlignCorners(DeviceArray x, DeviceArray y);
+
     /** {@code y = x wᵀ + b}: x [N,K] (or any [N,…] with K per item), w [M,K], b [M], y [N,M]. */
     void fcForward(DeviceArray x, DeviceArray w, DeviceArray b, DeviceArray y);
 

@@ -38,6 +38,7 @@ final class DemoJob {
         try { // before anything is unpacked: a typo leaves no files behind
             g2m.net.Tap.parseList(o.layer);
             g2m.maps.MapMethod.parseList(o.methods);
+            MapsJob.parseGradients(o.gradients);
             g2m.backend.Backends.normalize(o.device);
         } catch (IllegalArgumentException e) {
             throw new Main.UserException(e.getMessage());
@@ -58,7 +59,7 @@ final class DemoJob {
         List<String> eval = new ArrayList<>(List.of("eval", "--weights", d.model.toString(), "--images", d.images.toString(),
                 "--labels", d.labels.toString(), "--boxes", d.boxes.toString(), "--layers", o.layer, "--output", o.output.toString()));
         for (List<String> args : List.of(maps, eval)) {
-            args.addAll(List.of("--methods", o.methods, "--device", o.device, "--threads", Integer.toString(o.threads)));
+            args.addAll(List.of("--methods", o.methods, "--gradients", o.gradients, "--device", o.device, "--threads", Integer.toString(o.threads)));
             if (o.force) args.add("--force");
         }
         maps.addAll(List.of("--batch", Integer.toString(o.batch), "--precision", o.precision));

@@ -12,8 +12,10 @@ import g2m.eval.EvalReport;
 import g2m.eval.EvalRunner;
 import g2m.eval.ImageRecord;
 import g2m.eval.MapFiles;
+import g2m.eval.MaxBoxAccV2;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
+import g2m.net.GradientSource;
 import g2m.net.RandomVgg16;
 import g2m.net.Tap;
 import g2m.weights.AtomicFiles;
@@ -73,6 +75,18 @@ final class EvalCommand implements Callable<Integer> {
             description = "GrabCut refinement: auto = taps at 56x56 or finer, as the protocol (default: ${DEFAULT-VALUE})")
     String grabcut;
 
+    @Option(names = "--gradients", paramLabel = "tap|layercam_loc", defaultValue = "tap",
+            description = "gradient source of the maps: tap = the gradient at the tap; layercam_loc = at conv1_2, conv2_2, conv3_3, "
+                    + "conv4_3, conv5_3 the next max-pool's gradient upsampled (align corners) to the tap, as layercam_loc's test.py "
+                    + "takes it and the seed's table was measured, for every method (default: ${DEFAULT-VALUE})")
+    String gradients;
+
+    @Option(names = "--maxboxacc-frame", paramLabel = "picture|wsol224", defaultValue = "picture",
+            description = "MaxBoxAccV2 at the picture's size, or wsol224 = wsolevaluation's own protocol: score map and ground-truth "
+                    + "boxes resized to 224x224, box coordinates truncated, to compare with published wsolevaluation numbers "
+                    + "(default: ${DEFAULT-VALUE})")
+    String maxBoxFrame;
+
     @Option(names = "--save-boxes", description = "also write boxes.csv and maps/<stem>_<layer>_<method>.png (the uint8 map each box was taken from); "
             + "two pictures with the same stem (x.png and x.jpg, a/b.png and a_b.png, ignoring case) are refused")
     boolean saveBoxes;
@@ -127,6 +141,8 @@ final class EvalCommand implements Callable<Integer> {
         List<Tap> taps = Tap.parseList(layers);
         List<MapMethod> ms = MapMethod.parseList(methods);
         EvalRunner.GrabCut gc = EvalRunner.GrabCut.parse(grabcut);
+        GradientSource gs = MapsJob.parseGradients(gradients);
+        MaxBoxAccV2.Frame frame = MaxBoxAccV2.Frame.parse(maxBoxFrame);
         Backends.normalize(device);
         if (batch < 1 || batch > MAX_BATCH) throw new Main.UserException("--batch must be 1 to " + MAX_BATCH + ", got " + batch);
         if (threads < 0 || threads > MAX_THREADS) throw new Main.UserException("--threads must be 0 (all cores) to " + MAX_THREADS + ", got " + threads);
@@ -140,7 +156,9 @@ final class EvalCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (Net net = openNet()) {
             ObjectNode settings = settings(net, data, taps, ms, gc);
-            EvalRunner.Config cfg = new EvalRunner.Config(taps, ms, gc, saveBoxes, batch, nWorkers, limit);
+            settings.put("gradients", gs.id);
+            settings.put("maxboxacc_frame", frame.id);
+            EvalRunner.Config cfg = new EvalRunner.Config(taps, ms, gc, saveBoxes, batch, nWorkers, limit, gs, frame);
             double startup = (System.nanoTime() - t0) / 1e9;
             ProgressListener progress = new ProgressListener(err, output);
             EvalRunner.Session s;
@@ -246,8 +264,8 @@ final class EvalCommand implements Callable<Integer> {
         }
 
         @Override
-        public BatchMaps run(float[] x, int count, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
-            return engine.maps(x, count, h, w, classes, taps, methods);
+        public BatchMaps run(float[] x, int count, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods, GradientSource g) {
+            return engine.maps(x, count, h, w, classes, taps, methods, g);
         }
 
         @Override

@@ -11,6 +11,7 @@ import g2m.image.ImageLoader;
 import g2m.image.LoadedImage;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps.Map2D;
+import g2m.net.GradientSource;
 import g2m.net.Tap;
 import g2m.overlay.NpyWriter;
 import g2m.overlay.Overlay;
@@ -58,6 +59,12 @@ final class MapsJob {
                 description = "maps to compute (default: ${DEFAULT-VALUE}); also gradcam, gradcam++, xgradcam, hirescam")
         String methods;
 
+        @Option(names = "--gradients", paramLabel = "tap|layercam_loc", defaultValue = "tap",
+                description = "gradient source of the maps: tap = the gradient at the tap; layercam_loc = at conv1_2, conv2_2, conv3_3, "
+                        + "conv4_3, conv5_3 the next max-pool's gradient upsampled (align corners) to the tap, as layercam_loc takes it "
+                        + "(default: ${DEFAULT-VALUE})")
+        String gradients;
+
         @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto", description = "backend (default: ${DEFAULT-VALUE})")
         String device;
 
@@ -92,6 +99,7 @@ final class MapsJob {
     private final Options o;
     private final PrintWriter out;
     private final PrintWriter err;
+    private GradientSource gradients = GradientSource.TAP;
 
     MapsJob(Options o, PrintWriter out, PrintWriter err) {
         this.o = o;
@@ -102,6 +110,7 @@ final class MapsJob {
     int run() {
         List<Tap> taps = parse(() -> Tap.parseList(o.layer));
         List<MapMethod> methods = parse(() -> MapMethod.parseList(o.methods));
+        gradients = parseGradients(o.gradients);
         String device = parse(() -> g2m.backend.Backends.normalize(o.device));
         g2m.backend.Precision precision = parse(() -> g2m.backend.Precision.parse(o.precision));
         checkPrecision(device, precision);
@@ -164,6 +173,7 @@ final class MapsJob {
             taps.forEach(t -> ls.add(t.id));
             ArrayNode ms = summary.putArray("methods");
             methods.forEach(m -> ms.add(m.id));
+            summary.put("gradients", gradients.id);
             summary.set("images", done);
             summary.set("failed", failed);
             ObjectNode run = summary.putObject("run");
@@ -193,7 +203,7 @@ final class MapsJob {
         if (batch.isEmpty()) return 0;
         List<ImageMaps> results;
         try {
-            results = engine.maps(batch, o.targetClass, taps, methods);
+            results = engine.maps(batch, o.targetClass, taps, methods, gradients);
         } catch (ImageException e) {
             if (batch.size() == 1) {
                 failed.add(failure(batch.get(0).source(), e.getMessage()));
@@ -338,6 +348,15 @@ final class MapsJob {
 
     private interface Parse<T> {
         T get();
+    }
+
+    /** --gradients of the main job and of eval. */
+    static GradientSource parseGradients(String s) {
+        try {
+            return GradientSource.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException("--gradients: " + e.getMessage());
+        }
     }
 
     /** A fast precision is a CUDA feature: asking for it with --device cpu is a mistake (auto falls back and says so). */

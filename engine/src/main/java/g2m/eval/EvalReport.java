@@ -199,7 +199,7 @@ public final class EvalReport {
     }
 
     private void writeFiles(Path dir, ObjectNode settings, String datasetDescription, ObjectNode run) {
-        writeText(dir.resolve(MD), markdown(datasetDescription));
+        writeText(dir.resolve(MD), markdown(datasetDescription) + optionsNote(settings));
         writeText(dir.resolve(CSV), csv());
         try {
             writeText(dir.resolve(JSON_FILE), JSON.writeValueAsString(json(settings, datasetDescription, run)) + "\n");
@@ -224,6 +224,14 @@ public final class EvalReport {
                 w.flush();
             });
         }
+    }
+
+    /** results.md's last line: the gradient source and the MaxBoxAccV2 frame, when the settings name them. */
+    static String optionsNote(ObjectNode settings) {
+        if (settings == null || !settings.has("gradients") || !settings.has("maxboxacc_frame")) return "";
+        String g = settings.get("gradients").asText(), f = settings.get("maxboxacc_frame").asText();
+        return "\nGradients: " + g + (g.equals("layercam_loc") ? " (at conv1_2 … conv5_3 the next max-pool's, upsampled, as layercam_loc)" : " (the tap's own)")
+                + "; MaxBoxAccV2 frame: " + f + (f.equals("wsol224") ? " (wsolevaluation's 224×224)" : " (the picture's size)") + ".\n";
     }
 
     private static void writeText(Path f, String s) {

@@ -6,6 +6,7 @@ import g2m.image.ImageLoader;
 import g2m.image.LoadedImage;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
+import g2m.net.GradientSource;
 import g2m.net.Tap;
 import g2m.net.Vgg16Net;
 import g2m.weights.Preprocessing;
@@ -59,7 +60,7 @@ public final class EvalRunner {
 
         int numClasses();
 
-        BatchMaps run(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods);
+        BatchMaps run(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods, GradientSource gradients);
     }
 
     /**
@@ -67,13 +68,22 @@ public final class EvalRunner {
      * @param workers     threads for decoding and the per-map steps
      * @param limit       evaluate only the first {@code limit} images (0: all)
      * @param saveMaps    also write {@code maps/<stem>_<tap>_<method>.png}
+     * @param gradients   where the maps' gradients come from (the tap's own, or layercam_loc's)
+     * @param maxBoxFrame the frame MaxBoxAccV2 is computed in (the picture's, or wsolevaluation's 224×224)
      */
-    public record Config(List<Tap> taps, List<MapMethod> methods, GrabCut grabCut, boolean saveMaps, int batchImages, int workers, int limit) {
+    public record Config(List<Tap> taps, List<MapMethod> methods, GrabCut grabCut, boolean saveMaps, int batchImages, int workers, int limit,
+                         GradientSource gradients, MaxBoxAccV2.Frame maxBoxFrame) {
         public Config {
             taps = List.copyOf(taps);
             methods = List.copyOf(methods);
             if (taps.isEmpty() || methods.isEmpty()) throw new IllegalArgumentException("no taps or no methods");
             if (batchImages < 1 || workers < 1 || limit < 0) throw new IllegalArgumentException("batch and workers must be >= 1, limit >= 0");
+            if (gradients == null || maxBoxFrame == null) throw new IllegalArgumentException("no gradient source or MaxBoxAccV2 frame");
+        }
+
+        /** The defaults: the tap's own gradients, MaxBoxAccV2 in the picture's frame. */
+        public Config(List<Tap> taps, List<MapMethod> methods, GrabCut grabCut, boolean saveMaps, int batchImages, int workers, int limit) {
+            this(taps, methods, grabCut, saveMaps, batchImages, workers, limit, GradientSource.TAP, MaxBoxAccV2.Frame.PICTURE);
         }
 
         int outcomes() {
@@ -232,7 +242,7 @@ public final class EvalRunner {
                     System.arraycopy(ok.get(j).input(), 0, x, j * TenCrop.CROPS * CROP_VALUES, TenCrop.CROPS * CROP_VALUES);
                     Arrays.fill(classes, j * TenCrop.CROPS, (j + 1) * TenCrop.CROPS, ok.get(j).sample().label());
                 }
-                r = net.run(x, n, TenCrop.CROP, TenCrop.CROP, classes, cfg.taps(), cfg.methods());
+                r = net.run(x, n, TenCrop.CROP, TenCrop.CROP, classes, cfg.taps(), cfg.methods(), cfg.gradients());
             }
             int j = 0;
             for (Prepared p : batch) {
@@ -277,7 +287,8 @@ public final class EvalRunner {
                         Tap tap = cfg.taps().get(t);
                         for (MapMethod m : cfg.methods()) {
                             Path png = cfg.saveMaps() ? output.resolve(MAPS_DIR).resolve(MapFiles.name(s, tap, m)) : null;
-                            out.add(Localizer.locate(maps[k++], sizes[t][0], sizes[t][1], p.picture(), p.gts(), cfg.grabCut().appliesTo(tap), png));
+                            out.add(Localizer.locate(maps[k++], sizes[t][0], sizes[t][1], p.picture(), p.gts(), cfg.grabCut().appliesTo(tap), png,
+                                    cfg.maxBoxFrame()));
                         }
                     }
                     return new ImageRecord(p.index(), s.name(), null, s.label(), Localizer.top(logits, 5),

@@ -53,6 +53,12 @@ public final class Localizer {
      * @param saveMap  where to write the uint8 map the box was taken from (PNG), or null
      */
     public static ImageRecord.Outcome locate(float[] cropMaps, int h, int w, LoadedImage picture, List<Box> gts, boolean grabCut, Path saveMap) {
+        return locate(cropMaps, h, w, picture, gts, grabCut, saveMap, MaxBoxAccV2.Frame.PICTURE);
+    }
+
+    /** The same, with MaxBoxAccV2 computed in {@code frame}. */
+    public static ImageRecord.Outcome locate(float[] cropMaps, int h, int w, LoadedImage picture, List<Box> gts, boolean grabCut, Path saveMap,
+                                             MaxBoxAccV2.Frame frame) {
         int side = TenCrop.RESIZE;
         int width = picture.width(), height = picture.height();
         float[] canvas = Canvas.assemble(cropMaps, 0, h, w);
@@ -63,8 +69,7 @@ public final class Localizer {
         byte[] mask = grabCut ? GrabCutRefine.refine(picture, heat) : heat;
         Box box = BoxExtractor.box(mask, width, height);
         double iou = Iou.bestLayercam(gts, box)[0];
-        float[] score = MaxBoxAccV2.scoreMap(canvas, side, width, height);
-        long[][] hits = MaxBoxAccV2.hits(MaxBoxAccV2.bestIous(score, width, height, gts));
+        long[][] hits = MaxBoxAccV2.canvasHits(canvas, side, width, height, gts, frame);
         if (saveMap != null) writeGrayPng(saveMap, mask, width, height);
         return new ImageRecord.Outcome(box, iou, hits);
     }

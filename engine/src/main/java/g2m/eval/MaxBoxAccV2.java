@@ -19,14 +19,75 @@ import static org.bytedeco.opencv.global.opencv_imgproc.resize;
  * compared with every ground-truth box (VOC IoU), and the image counts as a hit at IoU level δ
  * when the best IoU is ≥ δ; per δ ∈ {30, 50, 70} %, the best τ's hit rate; the three averaged.
  *
- * <p>The score map here is the protocol's summed 256×256 canvas (before clamping) resized to the
- * picture's size with OpenCV's float bicubic, as wsolevaluation resizes its CAMs.
+ * <p>The score map here is the protocol's summed 256×256 canvas (before clamping) resized with
+ * OpenCV's float bicubic, as wsolevaluation resizes its CAMs, into one of two {@link Frame}s: the
+ * picture's own size (the default), or wsolevaluation's 224×224 with the ground-truth boxes
+ * scaled into it.
  */
 public final class MaxBoxAccV2 {
     private MaxBoxAccV2() {}
 
     public static final int THRESHOLDS = 100;
     public static final int[] IOU_LEVELS = {30, 50, 70};
+    /** wsolevaluation's {@code _RESIZE_LENGTH}. */
+    public static final int WSOL_SIDE = 224;
+
+    /** Where the score map and the ground-truth boxes meet. */
+    public enum Frame {
+        /**
+         * The picture's size: score map resized to W×H, boxes as given. wsolevaluation's functions
+         * ({@code compute_bboxes_from_scoremaps}, {@code calculate_multiple_iou}) give the same
+         * values bit for bit when handed this frame.
+         */
+        PICTURE("picture"),
+        /**
+         * wsolevaluation's own protocol ({@code BoxEvaluator}): score map resized to 224×224, each
+         * ground-truth coordinate scaled by 224/W or 224/H and truncated with {@code int()}
+         * ({@code resize_bbox}); predicted boxes clipped at 223. On non-square pictures the values
+         * can move by about a point against {@link #PICTURE}.
+         */
+        WSOL224("wsol224");
+
+        /** The name on the command line and in results files. */
+        public final String id;
+
+        Frame(String id) {
+            this.id = id;
+        }
+
+        public static Frame parse(String s) {
+            String k = s.strip().toLowerCase(java.util.Locale.ROOT);
+            for (Frame f : values()) if (f.id.equals(k)) return f;
+            throw new EvalException("--maxboxacc-frame must be picture or wsol224, got '" + s + "'");
+        }
+
+        @Override
+        public String toString() {
+            return id;
+        }
+    }
+
+    /**
+     * wsolevaluation's {@code resize_bbox} from a {@code width × height} picture to
+     * {@code newWidth × newHeight}: {@code int(x · newWidth / width)} per coordinate, in double
+     * and in that order, truncated toward zero.
+     */
+    public static Box resizeBox(Box b, int width, int height, int newWidth, int newHeight) {
+        return new Box((int) (b.x1() * (double) newWidth / width), (int) (b.y1() * (double) newHeight / height),
+                (int) (b.x2() * (double) newWidth / width), (int) (b.y2() * (double) newHeight / height));
+    }
+
+    /**
+     * The MaxBoxAccV2 hits of one image from its summed {@code side × side} canvas, the picture's
+     * size and its ground-truth boxes (picture coordinates), computed in {@code frame}.
+     */
+    public static long[][] canvasHits(float[] canvas, int side, int width, int height, List<Box> gts, Frame frame) {
+        if (frame == Frame.PICTURE) return hits(bestIous(scoreMap(canvas, side, width, height), width, height, gts));
+        int s = WSOL_SIDE;
+        List<Box> scaled = new ArrayList<>(gts.size());
+        for (Box g : gts) scaled.add(resizeBox(g, width, height, s, s));
+        return hits(bestIous(scoreMap(canvas, side, s, s), s, s, scaled));
+    }
 
     /** wsolevaluation's {@code normalize_scoremap}: zeros for a NaN or constant map, else (s − min)/max, in float32. */
     public static float[] normalize(float[] map) {

@@ -18,7 +18,9 @@ import java.util.Map;
  * VGG16 on a {@link Backend}: weights uploaded once; {@link #run} does ONE forward pass and ONE
  * backward pass carrying both right-hand sides (g1 and g2 of the spec stacked along the batch)
  * down to the shallowest requested tap, and computes every requested map at every requested tap
- * on the way. Not thread-safe: callers serialize (see {@code G2mEngine}).
+ * on the way, from the tap's gradient or, with {@link GradientSource#LAYERCAM_LOC}, from the
+ * following pool's gradient upsampled where layercam_loc takes it. Not thread-safe: callers
+ * serialize (see {@code G2mEngine}).
  */
 public final class Vgg16Net implements AutoCloseable {
     /** The forward path below the classifier: 13 conv+ReLU steps and 5 pools, tap by tap. */
@@ -96,14 +98,22 @@ public final class Vgg16Net implements AutoCloseable {
      * @param classes target class per image, or null for each image's top-1
      */
     public BatchMaps run(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
+        return run(input, n, h, w, classes, taps, methods, GradientSource.TAP);
+    }
+
+    /** The same, with the gradients at each tap taken from {@code gradients}. */
+    public BatchMaps run(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods,
+                         GradientSource gradients) {
         try {
-            return runBatch(input, n, h, w, classes, taps, methods);
+            return runBatch(input, n, h, w, classes, taps, methods, gradients);
         } catch (DeviceOutOfMemoryException e) {
             throw e.atBatch(n); // the message names the batch size to lower
         }
     }
 
-    private BatchMaps runBatch(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
+    private BatchMaps runBatch(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods,
+                               GradientSource gradients) {
+        if (gradients == null) throw new IllegalArgumentException("no gradient source given");
         if (n < 1) throw new IllegalArgumentException("batch must hold at least one image");
         if (h < MIN_SIDE || w < MIN_SIDE) {
             throw new IllegalArgumentException("input " + h + "x" + w + " is too small: height and width must be at least " + MIN_SIDE);
@@ -168,7 +178,10 @@ public final class Vgg16Net implements AutoCloseable {
         backend.adaptiveAvgPoolBackward(dPooled, d);
         for (int k = last; k >= shallowest.ordinal(); k--) {
             Tap s = STEPS[k];
-            if (taps.contains(s)) maps.put(s, mapsAt(ws, k, d, n, needG2, methods));
+            if (taps.contains(s)) {
+                DeviceArray g = gradients.fromNextPool(s) ? upsampledPoolGradient(ws, k, rhs * n) : d;
+                maps.put(s, mapsAt(ws, k, g, n, needG2, methods));
+            }
             if (k == shallowest.ordinal()) break;
             DeviceArray below = ws.dStep[k - 1].batch(0, rhs * n);
             if (s.isPool()) {
@@ -180,6 +193,17 @@ public final class Vgg16Net implements AutoCloseable {
             d = below;
         }
         return new BatchMaps(n, h, w, logits, numClasses(), target, methods, maps);
+    }
+
+    /**
+     * layercam_loc's gradient at conv tap k: the gradient at the pool after it (step k + 1, still
+     * in its own buffer: the pool's backward wrote step k's) upsampled to the tap's size.
+     */
+    private DeviceArray upsampledPoolGradient(Workspace ws, int k, int rows) {
+        DeviceArray pool = ws.dStep[k + 1].batch(0, rows);
+        DeviceArray up = ws.upsampled(k).batch(0, rows);
+        backend.upsampleBilinearAlignCorners(pool, up);
+        return up;
     }
 
     private Map<MapMethod, float[]> mapsAt(Workspace ws, int k, DeviceArray grad, int n, boolean needG2, List<MapMethod> methods) {
@@ -236,6 +260,7 @@ public final class Vgg16Net implements AutoCloseable {
         final DeviceArray pooled, dPooled, logits, seeds;
         final DeviceArray[] fc = new DeviceArray[2];
         final DeviceArray[] dFc = new DeviceArray[2];
+        private DeviceArray upScratch;
         private final List<DeviceArray> owned = new ArrayList<>();
 
         Workspace(int n, int h, int w, Tap shallowest, int maxMethods) {
@@ -282,6 +307,22 @@ public final class Vgg16Net implements AutoCloseable {
             }
         }
 
+        /**
+         * A buffer for the upsampled pool gradient at step k (2n × the tap's shape): a view of one
+         * scratch array, made on first use, as large as the largest such tap this workspace keeps.
+         */
+        DeviceArray upsampled(int k) {
+            if (upScratch == null) {
+                long need = 0;
+                for (int j = shallowest.ordinal(); j < STEPS.length - 1; j++) {
+                    if (STEPS[j + 1].isPool()) need = Math.max(need, 2 * stepOut[j].numel());
+                }
+                upScratch = own(backend.allocate(Math.toIntExact(need)));
+            }
+            int[] s = stepOut[k].shape();
+            return upScratch.view(2 * n, s[1], s[2], s[3]);
+        }
+
         /** Same input shape, and gradients kept at least as deep as asked. */
         boolean covers(int n, int h, int w, Tap shallowest) {
             return this.n == n && this.h == h && this.w == w && this.shallowest.compareTo(shallowest) <= 0;
@@ -296,6 +337,7 @@ public final class Vgg16Net implements AutoCloseable {
         public void close() {
             for (DeviceArray a : owned) a.close();
             owned.clear();
+            upScratch = null;
         }
     }
 

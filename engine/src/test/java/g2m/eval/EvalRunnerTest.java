@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import g2m.backend.cpu.CpuBackend;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
+import g2m.net.GradientSource;
 import g2m.net.Tap;
 import g2m.net.Vgg16Net;
 import g2m.weights.Preprocessing;
@@ -74,13 +75,13 @@ class EvalRunnerTest {
             return net.numClasses();
         }
 
-        public BatchMaps run(float[] x, int n, int h, int w, int[] c, List<Tap> t, List<MapMethod> m) {
+        public BatchMaps run(float[] x, int n, int h, int w, int[] c, List<Tap> t, List<MapMethod> m, GradientSource g) {
             assertEquals(224, h);
             assertEquals(224, w);
             classes.add(c.clone());
             taps.add(t);
             methods.add(m);
-            return net.run(x, n, h, w, c, t, m);
+            return net.run(x, n, h, w, c, t, m, g);
         }
     }
 

@@ -1,6 +1,7 @@
 package g2m.backend.cpu;
 
 import g2m.backend.ArgumentChecks;
+import g2m.backend.BilinearAlignCorners;
 import g2m.backend.Backend;
 import g2m.backend.BackendUnavailableException;
 import g2m.backend.DeviceArray;
@@ -450,6 +451,24 @@ public final class CpuBackend implements Backend {
                 }
             }
             dxb.put(dxo, acc, 0, h * w);
+        });
+    }
+
+    // ---------------------------------------------------------------- bilinear upsampling (align corners)
+
+    @Override
+    public void upsampleBilinearAlignCorners(DeviceArray xa, DeviceArray ya) {
+        String op = "upsampleBilinearAlignCorners";
+        CpuArray x = arg(op, "x", xa), y = arg(op, "y", ya);
+        ArgumentChecks.upsampleBilinearAlignCorners(op, x, y);
+        int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
+        FloatBuffer xb = x.buffer(), yb = y.buffer();
+        parallel.forEach(planes, (long) oh * ow, plane -> {
+            Im2col.Scratch sc = scratch.get();
+            float[] in = sc.a(h * w), out = sc.b(oh * ow);
+            xb.get(plane * h * w, in, 0, h * w);
+            BilinearAlignCorners.plane(in, 0, h, w, out, 0, oh, ow);
+            yb.put(plane * oh * ow, out, 0, oh * ow);
         });
     }
 

@@ -870,6 +870,19 @@ public final class CudaBackend implements Backend {
                 dy.address(), dx.address(), h, w, oh, ow, dx.numel());
     }
 
+    // ---------------------------------------------------------------- bilinear upsampling (align corners)
+
+    @Override
+    public synchronized void upsampleBilinearAlignCorners(DeviceArray xa, DeviceArray ya) {
+        String op = "upsampleBilinearAlignCorners";
+        enter(op);
+        CudaArray x = arg(op, "x", xa), y = arg(op, "y", ya);
+        ArgumentChecks.upsampleBilinearAlignCorners(op, x, y);
+        int h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
+        launch(KernelSpec.UPSAMPLE_BILINEAR_AC, Kernels.linearBlocks(y.numel()), 1,
+                x.address(), y.address(), h, w, oh, ow, y.numel());
+    }
+
     // ---------------------------------------------------------------- fully connected (cuBLAS)
 
     /** cuBLAS compute type of this precision: fp32, or fp32 accumulation over TF32 / fp16 / bf16 products. */

@@ -13,6 +13,7 @@ enum KernelSpec {
     MAXPOOL2X2_BACKWARD("g2m_maxpool2x2_backward", Block.LINEAR, P.PTR, P.PTR, P.PTR, P.I32, P.I32, P.I32, P.I32, P.I64),
     ADAPTIVE_AVGPOOL_FORWARD("g2m_adaptive_avgpool_forward", Block.LINEAR, P.PTR, P.PTR, P.I32, P.I32, P.I32, P.I32, P.I64),
     ADAPTIVE_AVGPOOL_BACKWARD("g2m_adaptive_avgpool_backward", Block.LINEAR, P.PTR, P.PTR, P.I32, P.I32, P.I32, P.I32, P.I64),
+    UPSAMPLE_BILINEAR_AC("g2m_upsample_bilinear_ac", Block.LINEAR, P.PTR, P.PTR, P.I32, P.I32, P.I32, P.I32, P.I64),
     BIAS_ROWS("g2m_bias_rows", Block.LINEAR, P.PTR, P.PTR, P.I32, P.I64),
     SOFTMAX_ROWS("g2m_softmax_rows", Block.LINEAR, P.PTR, P.PTR, P.I32),
     BACKWARD_SEEDS("g2m_backward_seeds", Block.LINEAR, P.PTR, P.PTR, P.PTR, P.I32, P.I32),

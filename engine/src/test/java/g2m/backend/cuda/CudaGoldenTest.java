@@ -82,6 +82,12 @@ class CudaGoldenTest {
         Vgg16NetGoldenTest.check(be, Precision.FP32.tolerance, g, Vgg16NetGoldenTest.deadWeights(g), "", "input", null, List.of(Tap.values()));
     }
 
+    /** layercam_loc's gradient source (pool gradients upsampled by the align-corners kernel) against its PyTorch goldens. */
+    @Test
+    void layercamLocGradientSource() {
+        g2m.net.LayercamLocGradientsTest.checkAllTaps(be, Precision.FP32.tolerance);
+    }
+
     /** The preprocessing goldens' network inputs (the picture decoding is the CPU's business, tested there). */
     @Test
     void pytorchAndCaffeInputs() {

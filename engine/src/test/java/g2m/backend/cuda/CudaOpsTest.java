@@ -156,6 +156,14 @@ class CudaOpsTest {
         assertArrayEquals(dx[1], dx[0], "backward");
     }
 
+    @ParameterizedTest(name = "{2}x{3} -> {4}x{5}")
+    @CsvSource({"2, 512, 7, 7, 14, 14", "2, 8, 3, 4, 7, 9", "2, 8, 1, 1, 2, 3", "1, 4, 112, 112, 224, 224"})
+    void bilinearAlignCornersIsTheCpusToTheBit(int n, int c, int h, int w, int oh, int ow) {
+        float[] x = random(new Random(h * w + oh), n * c * h * w);
+        float[][] y = both(new int[] {n, c, oh, ow}, (be, a) -> be.upsampleBilinearAlignCorners(a[0], a[1]), new float[][] {x}, new int[] {n, c, h, w});
+        assertArrayEquals(y[1], y[0], "upsampled");
+    }
+
     @ParameterizedTest(name = "N={0} K={1} M={2}")
     @CsvSource({"1, 25088, 64", "3, 100, 10", "64, 512, 1000"})
     void fullyConnectedMatchesTheCpu(int n, int k, int m) {
@@ -222,6 +230,7 @@ class CudaOpsTest {
             reluForwardInPlaceAndBackwardStackedAreTheCpusToTheBit();
             maxPoolIsTheCpusToTheBitTiesAndNaNIncluded(2, 3, 50, 41);
             adaptivePoolsAreTheCpusToTheBit(2, 8, 6, 8, 7, 7);
+            bilinearAlignCornersIsTheCpusToTheBit(2, 8, 3, 4, 7, 9);
             fullyConnectedMatchesTheCpu(3, 100, 1000);
         } finally {
             Kernels.linearBlockCap = saved;

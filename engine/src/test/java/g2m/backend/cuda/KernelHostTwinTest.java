@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * runs the kernels' own per-element functions (kernels/src/main/cuda/g2m_math.cuh) in loops
  * that follow the kernels' order, compiled here with the host C++ compiler; its outputs are
  * compared with the Java CPU backend (the CPU twin). Routing ops (ReLU and max-pool backward),
- * the adaptive pools and the fc bias must agree to the bit; softmax, seeds and maps (double
+ * the adaptive pools, the align-corners upsampling and the fc bias must agree to the bit; softmax, seeds and maps (double
  * sums in both) to relative error 1e-6. Skipped without a C++ compiler.
  * What stays unverified without a GPU is the kernels' thread mapping (CudaOpsTest, on a GPU).
  */
@@ -180,6 +180,16 @@ class KernelHostTwinTest {
         float[] bwd = onCpu((in, out) -> cpu.adaptiveAvgPoolBackward(in[0], out), new int[] {1, planes, h, w},
                 new float[][] {dy}, new int[] {1, planes, oh, ow});
         assertArrayEquals(bwd, run("adapool_bwd", new Object[] {dy}, planes, h, w, oh, ow), "backward");
+    }
+
+    /** layercam_loc's gradient source: pool gradients (7x7, odd 3x4, 1x1) up to the tap before the pool, and a downsample. */
+    @ParameterizedTest(name = "{1}x{2} -> {3}x{4}")
+    @CsvSource({"3, 7, 7, 14, 14", "2, 3, 4, 7, 9", "2, 1, 1, 2, 3", "1, 112, 112, 224, 224", "2, 5, 7, 33, 50", "1, 9, 6, 4, 1"})
+    void bilinearAlignCornersIsTheCpusToTheBit(int planes, int h, int w, int oh, int ow) throws Exception {
+        float[] x = random(new Random(h * 7 + w + oh), planes * h * w);
+        float[] ref = onCpu((in, out) -> cpu.upsampleBilinearAlignCorners(in[0], out), new int[] {1, planes, oh, ow},
+                new float[][] {x}, new int[] {1, planes, h, w});
+        assertArrayEquals(ref, run("upsample_ac", new Object[] {x}, planes, h, w, oh, ow));
     }
 
     @Test
