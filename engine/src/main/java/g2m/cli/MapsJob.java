@@ -35,7 +35,8 @@ import java.util.stream.Stream;
 /** The main job: maps for a file or a folder of pictures, written as overlays (+ raw maps) and a summary. */
 final class MapsJob {
     static final int EXIT_SOME_FAILED = 3;
-    static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff", "gif", "ppm", "pgm", "pnm", "jp2");
+    /** What a folder is listed for; whatever the name, a file is read by its content (see ImageLoader). */
+    static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff", "gif", "ppm", "pgm", "pbm", "pnm");
 
     /** The main job's options (on the root command). */
     static final class Options {
