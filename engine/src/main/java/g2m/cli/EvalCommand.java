@@ -80,7 +80,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto", description = "(default: ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads for the network, 0 = all cores (default: ${DEFAULT-VALUE})")
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads for the network, 0 = all cores, at most 1024 (default: ${DEFAULT-VALUE})")
     int threads;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "pictures per network pass, ten crops each (default: ${DEFAULT-VALUE})")
@@ -119,6 +119,7 @@ final class EvalCommand implements Callable<Integer> {
         EvalRunner.GrabCut gc = EvalRunner.GrabCut.parse(grabcut);
         Backends.normalize(device);
         if (batch < 1) throw new Main.UserException("--batch must be at least 1, got " + batch);
+        OptionChecks.threads(threads);
         if (limit < 0) throw new Main.UserException("--limit must be 0 (all) or more, got " + limit);
         if (workers < 0) throw new Main.UserException("--workers must be 0 (one per core) or more, got " + workers);
         int nWorkers = workers > 0 ? workers : Runtime.getRuntime().availableProcessors();

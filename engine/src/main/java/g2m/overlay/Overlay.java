@@ -5,7 +5,6 @@ import g2m.image.LoadedImage;
 import g2m.image.Mats;
 import g2m.weights.AtomicFiles;
 import g2m.weights.WeightsException;
-import g2m.image.Resizer;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -26,6 +25,7 @@ import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 import static org.bytedeco.opencv.global.opencv_imgproc.COLORMAP_JET;
 import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_BGR2RGB;
 import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_RGB2BGR;
+import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_CUBIC;
 import static org.bytedeco.opencv.global.opencv_imgproc.applyColorMap;
 import static org.bytedeco.opencv.global.opencv_imgproc.cvtColor;
@@ -144,19 +144,27 @@ public final class Overlay {
 
         /**
          * @param maxSide 0: the overlay has the picture's size (as the reference's); otherwise its longer
-         *                side is at most {@code maxSide}, the picture shrunk with {@link Resizer#resize}'s recipe
+         *                side is at most {@code maxSide}, the picture shrunk by area averaging
          */
         public Base(LoadedImage image, int maxSide) {
             if (maxSide < 0) throw new IllegalArgumentException("maxSide must be 0 (full size) or positive, got " + maxSide);
             int[] size = size(image.width(), image.height(), maxSide);
-            LoadedImage shown = Resizer.resize(image, size[0], size[1]);
             this.width = size[0];
             this.height = size[1];
-            try (Mat rgb = Mats.uint8(shown)) {
-                Mat m = new Mat();
-                cvtColor(rgb, m, COLOR_RGB2BGR);  // blend in BGR, the colour map's order
-                this.bgr = m;
+            Mat m = new Mat();
+            try (Mat rgb = Mats.uint8(image); Mat small = new Mat()) {
+                Mat shown = rgb;
+                if (width != image.width() || height != image.height()) {
+                    // INTER_AREA averages whole source pixels: antialiased at any factor, in one pass
+                    resize(rgb, small, new Size(width, height), 0, 0, INTER_AREA);
+                    shown = small;
+                }
+                cvtColor(shown, m, COLOR_RGB2BGR); // blend in BGR, the colour map's order
+            } catch (RuntimeException | Error e) {
+                m.close();
+                throw e;
             }
+            this.bgr = m;
         }
 
         /** {width, height} of an overlay of a {@code w × h} picture whose longer side may be at most {@code maxSide} (0: no limit). */

@@ -1,7 +1,5 @@
 package g2m.image;
 
-import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.opencv.opencv_core.Mat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,7 +17,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
 
-import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -233,13 +230,7 @@ class ImageHeaderTest {
     }
 
     static byte[] openCv(LoadedImage src, String ext) {
-        try (Mat m = Mats.uint8(src); Mat bgr = new Mat(); BytePointer buf = new BytePointer()) {
-            org.bytedeco.opencv.global.opencv_imgproc.cvtColor(m, bgr, org.bytedeco.opencv.global.opencv_imgproc.COLOR_RGB2BGR);
-            assertTrue(imencode(ext, bgr, buf), "OpenCV writes " + ext);
-            byte[] out = new byte[(int) buf.limit()];
-            buf.get(out);
-            return out;
-        }
+        return TestPictures.encode(src, ext);
     }
 
     static byte[] imageIo(LoadedImage src, String format) throws IOException {
