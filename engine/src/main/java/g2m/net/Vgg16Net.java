@@ -58,7 +58,13 @@ public final class Vgg16Net implements AutoCloseable {
         long[] s = t.shape();
         int[] shape = new int[s.length];
         for (int i = 0; i < s.length; i++) shape[i] = Math.toIntExact(s[i]);
-        return backend.upload(t.toFloats(), shape);
+        float[] v = t.toFloats();
+        for (int i = 0; i < v.length; i++) {   // a NaN or Inf would make every map NaN: refused here, in words
+            if (!Float.isFinite(v[i])) {
+                throw new g2m.weights.WeightsException("the weights are unusable: " + t.name() + " holds " + v[i] + " at index " + i);
+            }
+        }
+        return backend.upload(v, shape);
     }
 
     public Vgg16.Topology topology() {
