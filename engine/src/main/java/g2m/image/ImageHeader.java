@@ -19,19 +19,39 @@ import java.util.Locale;
 record ImageHeader(String format, long width, long height, long tilePixels) {
     static final String SUPPORTED = "PNG, JPEG, GIF, BMP, WebP, TIFF and PNM (PBM/PGM/PPM)";
 
-    /** The header of {@code b}; an {@link ImageException} naming {@code who} for an unsupported or malformed one. */
-    static ImageHeader read(byte[] b, String who) {
+    /** Bytes {@link #sniff} needs from the start of a file. */
+    static final int SNIFF_BYTES = 12;
+
+    /**
+     * The supported format the file's first bytes announce, or an {@link ImageException} naming
+     * the format (or saying it is none the engine reads): enough to refuse a file before reading all of it.
+     */
+    static String sniff(byte[] b, String who) {
         Bytes in = new Bytes(b, who);
-        if (in.startsWith(0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n')) return png(in);
-        if (in.startsWith(0xFF, 0xD8, 0xFF)) return jpeg(in);
-        if (in.startsWith('G', 'I', 'F', '8', '7', 'a') || in.startsWith('G', 'I', 'F', '8', '9', 'a')) return gif(in);
-        if (in.startsWith('B', 'M')) return bmp(in);
-        if (in.startsWith('R', 'I', 'F', 'F') && in.has(12) && in.ascii(8, 4).equals("WEBP")) return webp(in);
-        if (in.startsWith('I', 'I', 0x2A, 0) || in.startsWith('M', 'M', 0, 0x2A)) return tiff(in);
-        if (in.has(3) && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' && isSpace(b[2])) return pnm(in);
+        if (in.startsWith(0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n')) return "PNG";
+        if (in.startsWith(0xFF, 0xD8, 0xFF)) return "JPEG";
+        if (in.startsWith('G', 'I', 'F', '8', '7', 'a') || in.startsWith('G', 'I', 'F', '8', '9', 'a')) return "GIF";
+        if (in.startsWith('B', 'M')) return "BMP";
+        if (in.startsWith('R', 'I', 'F', 'F') && in.has(12) && in.ascii(8, 4).equals("WEBP")) return "WebP";
+        if (in.startsWith('I', 'I', 0x2A, 0) || in.startsWith('M', 'M', 0, 0x2A)) return "TIFF";
+        if (in.has(3) && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' && isSpace(b[2])) return "PNM";
         String other = otherFormat(in);
         throw new ImageException(who + (other != null ? " is in " + other + " format" : " is not in a picture format the engine reads")
                 + "; supported: " + SUPPORTED + " (recognized by content, not by file name)");
+    }
+
+    /** The header of {@code b}; an {@link ImageException} naming {@code who} for an unsupported or malformed one. */
+    static ImageHeader read(byte[] b, String who) {
+        Bytes in = new Bytes(b, who);
+        return switch (sniff(b, who)) {
+            case "PNG" -> png(in);
+            case "JPEG" -> jpeg(in);
+            case "GIF" -> gif(in);
+            case "BMP" -> bmp(in);
+            case "WebP" -> webp(in);
+            case "TIFF" -> tiff(in);
+            default -> pnm(in);
+        };
     }
 
     /** Names formats OpenCV (or a user) might expect to work, for the refusal message; null when unknown. */

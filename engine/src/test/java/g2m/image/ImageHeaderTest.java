@@ -61,6 +61,22 @@ class ImageHeaderTest {
         assertTrue(m.contains("is in Radiance HDR format; supported: PNG, JPEG"), m);
     }
 
+    /** A 64 MB Radiance HDR is refused from its first bytes: the thread allocates far less than the file's size. */
+    @Test
+    void anUnsupportedFormatIsRefusedBeforeTheFileIsRead() throws IOException {
+        Path p = dir.resolve("big-hdr.png");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            f.write("#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 32767 +X 32767\n".getBytes(StandardCharsets.US_ASCII));
+            f.setLength(64L << 20);
+        }
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        String m = ImageBadFilesTest.refused(p);
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(m.contains("Radiance HDR"), m);
+        assertTrue(allocated < (8L << 20), "allocated " + allocated + " bytes for a 64 MB file it refuses");
+    }
+
     @Test
     void otherFormatsOpenCvCouldDecodeAreRefusedByName() throws IOException {
         Object[][] cases = {
