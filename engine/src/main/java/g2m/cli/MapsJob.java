@@ -54,8 +54,8 @@ final class MapsJob {
         Path input;
 
         @Option(names = "--output", paramLabel = "DIR", defaultValue = "g2m-out",
-                description = "where to write (default: ${DEFAULT-VALUE}): <stem>_<method>.png per picture, names unique in the run "
-                        + "(a.jpg + a.png: a_jpg_*, a_png_*; a name still taken gets _2, _3, ...)")
+                description = "where to write (default: ${DEFAULT-VALUE}); output names are unique in the run: pictures that share "
+                        + "a stem use their whole file name (a_jpg_dgl, a_png_dgl), a name still taken gets _2, _3, ...")
         Path output;
 
         @Option(names = "--methods", paramLabel = "M[,M…]", defaultValue = "layercam,sgl-g1,sgl-g2,dgl",
