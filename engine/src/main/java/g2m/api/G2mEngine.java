@@ -3,6 +3,7 @@ package g2m.api;
 import g2m.backend.Backend;
 import g2m.backend.Backends;
 import g2m.backend.Precision;
+import g2m.image.ImageException;
 import g2m.image.ImageLoader;
 import g2m.image.InputTensor;
 import g2m.image.LoadedImage;
@@ -176,13 +177,24 @@ public final class G2mEngine implements AutoCloseable {
         for (int i = 0; i < inputs.size(); i++) {
             bySize.computeIfAbsent(((long) inputs.get(i).height() << 32) | inputs.get(i).width(), k -> new ArrayList<>()).add(i);
         }
+        Tap shallowest = taps.stream().min(Enum::compareTo).orElseThrow(() -> new IllegalArgumentException("no taps requested"));
         for (List<Integer> group : bySize.values()) {
-            for (int from = 0; from < group.size(); from += options.batchSize()) {
-                List<Integer> idx = group.subList(from, Math.min(group.size(), from + options.batchSize()));
-                LoadedImage first = inputs.get(idx.get(0));
-                int h = first.height(), w = first.width(), n = idx.size();
-                float[] x = new float[n * 3 * h * w];
-                for (int j = 0; j < n; j++) InputTensor.toNchw(inputs.get(idx.get(j)), preprocessing, x, j * 3 * h * w);
+            LoadedImage first = inputs.get(group.get(0));
+            int h = first.height(), w = first.width();
+            // a batch is split where its arrays would not fit the backend (long arithmetic: n·3·h·w overflows int)
+            long fits = net.maxBatch(h, w, shallowest);
+            if (fits < 1) {
+                LoadedImage im = images.get(group.get(0));
+                throw new ImageException((im.source() == null ? "image" : im.source().toString()) + ": its network input of " + w + "x" + h
+                        + " needs arrays over the " + backend.name() + " backend's limit");
+            }
+            int per = (int) Math.min(options.batchSize(), fits);
+            for (int from = 0; from < group.size(); from += per) {
+                List<Integer> idx = group.subList(from, (int) Math.min(group.size(), (long) from + per));
+                int n = idx.size();
+                int one = Math.multiplyExact(3, Math.multiplyExact(h, w));
+                float[] x = new float[Math.multiplyExact(n, one)];
+                for (int j = 0; j < n; j++) InputTensor.toNchw(inputs.get(idx.get(j)), preprocessing, x, j * one);
                 int[] classes = null;
                 if (targetClass != null) {
                     classes = new int[n];

@@ -28,6 +28,9 @@ public interface Backend extends AutoCloseable {
         return -1;
     }
 
+    /** The most elements one array may hold on this backend ({@link #allocate} refuses more). */
+    long maxArrayElements();
+
     /** New memory of the given shape; contents undefined. */
     DeviceArray allocate(int... shape);
 

@@ -46,7 +46,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "CUDA arithmetic (default: ${DEFAULT-VALUE}; tf32, fp16, bf16 are the fast modes)")
     String precision;
 
-    @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE})")
+    @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "CPU threads, 0 = all cores, at most 1024 (default: ${DEFAULT-VALUE})")
     int threads;
 
     @Option(names = "--weights", paramLabel = "FILE", description = "weights to use instead of random ones")
@@ -85,11 +85,13 @@ final class BenchCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Main.UserException(e.getMessage());
         }
-        if (batch < 1 || size < Vgg16Net.MIN_SIDE || minRuns < 1) {
-            throw new Main.UserException("--batch must be >= 1, --size >= " + Vgg16Net.MIN_SIDE + ", --min-runs >= 1");
+        if (batch < 1 || size < Vgg16Net.MIN_SIDE || minRuns < 1 || warmup < 0) {
+            throw new Main.UserException("--batch must be >= 1, --size >= " + Vgg16Net.MIN_SIDE + ", --min-runs >= 1, --warmup >= 0");
         }
+        if (!(seconds >= 0 && seconds <= 1e6)) throw new Main.UserException("--seconds must be 0 to 1000000, got " + seconds);
+        OptionChecks.threads(threads);
         int h = size, wd = size;
-        float[] x;
+        float[] x = null;
         if (inputFile != null) {
             NpyInput in = NpyInput.read(inputFile);
             var pr = spec.commandLine().getParseResult();
@@ -107,12 +109,22 @@ final class BenchCommand implements Callable<Integer> {
             h = in.h();
             wd = in.w();
             x = in.data();
-        } else {
-            x = new float[batch * 3 * size * size];
-            SplittableRandom r = new SplittableRandom(1);
-            for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble() * 4 - 2);
         }
         try (Backend b = Backends.open(device, threads, prec); Vgg16Net net = new Vgg16Net(b, openWeights())) {
+            long fits = net.maxBatch(h, wd, taps.stream().min(Enum::compareTo).orElseThrow());
+            if (fits < 1) {
+                throw new Main.UserException("inputs of " + h + "x" + wd + " are too large: one needs arrays over the " + b.name()
+                        + " backend's limit of " + b.maxArrayElements() + " elements (use a smaller --size)");
+            }
+            if (batch > fits) {
+                throw new Main.UserException("--batch " + batch + " is too large at " + h + "x" + wd + ": at most " + fits
+                        + " input(s) fit in one pass on the " + b.name() + " backend");
+            }
+            if (x == null) {                      // random input, made once the size is known to fit
+                x = new float[batch * 3 * h * wd];
+                SplittableRandom r = new SplittableRandom(1);
+                for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble() * 4 - 2);
+            }
             for (int i = 0; i < warmup; i++) net.run(x, batch, h, wd, null, taps, ms);
             List<Double> ms1 = new ArrayList<>();
             long end = System.nanoTime() + (long) (seconds * 1e9);

@@ -43,6 +43,7 @@ final class DemoJob {
         } catch (IllegalArgumentException e) {
             throw new Main.UserException(e.getMessage());
         }
+        MapsJob.checkNumbers(o);
         refuseToMix(o.output, o.force);
         DemoAssets d;
         try {
@@ -62,7 +63,8 @@ final class DemoJob {
             args.addAll(List.of("--methods", o.methods, "--gradients", o.gradients, "--device", o.device, "--threads", Integer.toString(o.threads)));
             if (o.force) args.add("--force");
         }
-        maps.addAll(List.of("--batch", Integer.toString(o.batch), "--precision", o.precision));
+        maps.addAll(List.of("--batch", Integer.toString(o.batch), "--precision", o.precision, "--max-pixels", Long.toString(o.maxPixels),
+                "--overlay-max-side", Integer.toString(o.overlayMaxSide)));
         if (o.raw) maps.add("--raw");
         if (o.targetClass != null) maps.addAll(List.of("--class", Integer.toString(o.targetClass)));
 

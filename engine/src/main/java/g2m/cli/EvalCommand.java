@@ -91,13 +91,17 @@ final class EvalCommand implements Callable<Integer> {
             + "two pictures with the same stem (x.png and x.jpg, a/b.png and a_b.png, ignoring case) are refused")
     boolean saveBoxes;
 
+    @Option(names = "--max-pixels", paramLabel = "N", defaultValue = "50000000",
+            description = "skip pictures over N pixels, as their own header says, before decoding (default: ${DEFAULT-VALUE})")
+    long maxPixels;
+
     @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "only the first N pictures (0 = all; a later run without it continues)")
     int limit;
 
     @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto", description = "(default: ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads for the network, 0 = all cores, at most " + MAX_THREADS + " (default: ${DEFAULT-VALUE})")
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads for the network, 0 = all cores, at most " + OptionChecks.MAX_THREADS + " (default: ${DEFAULT-VALUE})")
     int threads;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "pictures per network pass, ten crops each, at most " + MAX_BATCH + " (default: ${DEFAULT-VALUE})")
@@ -111,7 +115,7 @@ final class EvalCommand implements Callable<Integer> {
     // Bounds that keep a typo from becoming an int overflow or 100,000 threads: one pass holds
     // batch × 10 crops of 3·224·224 floats (past 1,426 pictures that count overflows an int), each
     // worker keeps a decoded picture and its crops (6 MB) ready.
-    static final int MAX_BATCH = 1024, MAX_THREADS = 1024, MAX_WORKERS = 256;
+    static final int MAX_BATCH = 1024, MAX_WORKERS = 256;
 
     @Option(names = "--force", description = "start over: delete this command's files in --output first (checkpoint, results, boxes.csv, "
             + "and in maps/ the <stem>_<layer>_<method>.png of this dataset's pictures; other files stay)")
@@ -145,7 +149,8 @@ final class EvalCommand implements Callable<Integer> {
         MaxBoxAccV2.Frame frame = MaxBoxAccV2.Frame.parse(maxBoxFrame);
         Backends.normalize(device);
         if (batch < 1 || batch > MAX_BATCH) throw new Main.UserException("--batch must be 1 to " + MAX_BATCH + ", got " + batch);
-        if (threads < 0 || threads > MAX_THREADS) throw new Main.UserException("--threads must be 0 (all cores) to " + MAX_THREADS + ", got " + threads);
+        OptionChecks.threads(threads);
+        OptionChecks.maxPixels(maxPixels);
         if (limit < 0) throw new Main.UserException("--limit must be 0 (all) or more, got " + limit);
         if (workers < 0 || workers > MAX_WORKERS) throw new Main.UserException("--workers must be 0 (one per core) to " + MAX_WORKERS + ", got " + workers);
         int nWorkers = workers > 0 ? workers : Math.min(MAX_WORKERS, Runtime.getRuntime().availableProcessors());
@@ -158,7 +163,8 @@ final class EvalCommand implements Callable<Integer> {
             ObjectNode settings = settings(net, data, taps, ms, gc);
             settings.put("gradients", gs.id);
             settings.put("maxboxacc_frame", frame.id);
-            EvalRunner.Config cfg = new EvalRunner.Config(taps, ms, gc, saveBoxes, batch, nWorkers, limit, gs, frame);
+            settings.put("max_pixels", Math.toIntExact(maxPixels)); // decides which pictures are skipped (checked: at most 700 M); an int reads back equal
+            EvalRunner.Config cfg = new EvalRunner.Config(taps, ms, gc, saveBoxes, batch, nWorkers, limit, gs, frame, maxPixels);
             double startup = (System.nanoTime() - t0) / 1e9;
             ProgressListener progress = new ProgressListener(err, output);
             EvalRunner.Session s;

@@ -9,6 +9,7 @@ import g2m.api.ImageMaps;
 import g2m.image.ImageException;
 import g2m.image.ImageLoader;
 import g2m.image.LoadedImage;
+import g2m.image.Resizer;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps.Map2D;
 import g2m.net.GradientSource;
@@ -36,7 +37,8 @@ import java.util.stream.Stream;
 /** The main job: maps for a file or a folder of pictures, written as overlays (+ raw maps) and a summary. */
 final class MapsJob {
     static final int EXIT_SOME_FAILED = 3;
-    static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff", "gif", "ppm", "pgm", "pnm", "jp2");
+    /** What a folder is listed for; whatever the name, a file is read by its content (see ImageLoader). */
+    static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff", "gif", "ppm", "pgm", "pbm", "pnm");
 
     /** The main job's options (on the root command). */
     static final class Options {
@@ -52,7 +54,9 @@ final class MapsJob {
         @Option(names = "--input", paramLabel = "FILE|DIR", description = "a picture, or a folder of pictures (not recursive)")
         Path input;
 
-        @Option(names = "--output", paramLabel = "DIR", defaultValue = "g2m-out", description = "where to write (default: ${DEFAULT-VALUE})")
+        @Option(names = "--output", paramLabel = "DIR", defaultValue = "g2m-out",
+                description = "where to write (default: ${DEFAULT-VALUE}); output names are unique in the run: pictures that share "
+                        + "a stem use their whole file name (a_jpg_dgl, a_png_dgl), a name still taken gets _2, _3, ...")
         Path output;
 
         @Option(names = "--methods", paramLabel = "M[,M…]", defaultValue = "layercam,sgl-g1,sgl-g2,dgl",
@@ -76,8 +80,17 @@ final class MapsJob {
                         + "(tensor cores, fp32 accumulation, looser tolerance; see the README)")
         String precision;
 
-        @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE})")
+        @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads, 0 = all cores, at most 1024 (default: ${DEFAULT-VALUE})")
         int threads;
+
+        @Option(names = "--max-pixels", paramLabel = "N", defaultValue = "50000000",
+                description = "refuse pictures over N pixels, as their own header says, before decoding (default: ${DEFAULT-VALUE}; "
+                        + "peak memory at 50 megapixels was 0.72 GB)")
+        long maxPixels;
+
+        @Option(names = "--overlay-max-side", paramLabel = "N", defaultValue = "0",
+                description = "shrink each overlay so that its longer side is at most N pixels (default: ${DEFAULT-VALUE} = the picture's size, as the reference)")
+        int overlayMaxSide;
 
         @Option(names = "--class", paramLabel = "K", description = "explain class K for every image (default: each image's top-1)")
         Integer targetClass;
@@ -114,11 +127,13 @@ final class MapsJob {
         String device = parse(() -> g2m.backend.Backends.normalize(o.device));
         g2m.backend.Precision precision = parse(() -> g2m.backend.Precision.parse(o.precision));
         checkPrecision(device, precision);
-        if (o.batch < 1) throw new Main.UserException("--batch must be at least 1, got " + o.batch);
+        checkNumbers(o);
         if (o.input == null) throw new Main.UserException("--input is required: a picture or a folder of pictures (or --demo for the bundled demo)");
         Path weights = WeightsChoice.require(o.weights);
         List<Path> images = listImages(o.input);
         List<String> labels = o.labels == null ? List.of() : readLabels(o.labels);
+        // one picture: read before anything is opened or created, so a bad one is one line and exit 2, no output folder
+        LoadedImage single = Files.isDirectory(o.input) ? null : loadChecked(o.input);
         Map<Path, String> stems = stems(images);
         List<Path> targets = new ArrayList<>();
         for (Path im : images) targets.addAll(outputs(stems.get(im), taps, methods).values());
@@ -141,32 +156,37 @@ final class MapsJob {
             } catch (IOException e) {
                 throw new Main.UserException("cannot create " + o.output + ": " + AtomicFiles.describe(e));
             }
-            double startup = (System.nanoTime() - t0) / 1e9;
-            Progress progress = new Progress(err, images.size());
+            ImageLoader.loadNatives();            // start-up, not the first picture, pays for loading OpenCV
+            long loop = System.nanoTime();
+            double startup = (loop - t0) / 1e9;
+            // the progress line and the summary count the same span: from the first decode to the last file written
+            Progress progress = new Progress(err, images.size(), loop);
             ObjectNode summary = JSON.createObjectNode();
             ArrayNode done = JSON.createArrayNode();
             ArrayNode failed = JSON.createArrayNode();
-            long computeNanos = 0;
             int ok = 0;
-            // Decode one batch worth of pictures, map them together, write, repeat.
-            for (int from = 0; from < images.size(); from += o.batch) {
-                List<Path> chunk = images.subList(from, Math.min(images.size(), from + o.batch));
+            // Decode up to a batch of pictures (and at most --max-pixels of them held at once), map them together, write, repeat.
+            int next = 0;
+            while (next < images.size()) {
                 List<LoadedImage> loaded = new ArrayList<>();
-                for (Path p : chunk) {
+                long held = 0;
+                while (next < images.size() && loaded.size() < o.batch && (loaded.isEmpty() || held < o.maxPixels)) {
+                    Path p = images.get(next++);
                     try {
-                        loaded.add(ImageLoader.load(p));
+                        LoadedImage im = single != null ? single : loadChecked(p);
+                        loaded.add(im);
+                        held += (long) im.width() * im.height();
                     } catch (ImageException e) {
                         failed.add(failure(p, e.getMessage()));
                         err.println("g2m-engine: skipped " + e.getMessage());
                         progress.step();
                     }
                 }
-                long c0 = System.nanoTime();
+                single = null;
                 ok += mapAndWrite(engine, loaded, stems, taps, methods, labels, done, failed, progress);
-                computeNanos += System.nanoTime() - c0;
             }
             progress.done();
-            double seconds = computeNanos / 1e9;
+            double seconds = (System.nanoTime() - loop) / 1e9;
             summary.put("weights", weights.toString());
             summary.put("device", engine.device());
             ArrayNode ls = summary.putArray("layers");
@@ -183,15 +203,30 @@ final class MapsJob {
             run.put("seconds", round(seconds));
             run.put("images_per_s", seconds > 0 ? round(ok / seconds) : 0);
             writeJson(o.output.resolve("summary.json"), summary);
-            out.printf(Locale.ROOT, "%d image(s) mapped at %s with %s on %s in %.2f s (%.2f images/s); output in %s%n",
+            out.printf(Locale.ROOT, "%d image(s) mapped at %s with %s on %s in %.2f s (%.2f images/s; start-up %.2f s more); output in %s%n",
                     ok, String.join(",", taps.stream().map(t -> t.id).toList()), String.join(",", methods.stream().map(m -> m.id).toList()),
-                    engine.device(), seconds, seconds > 0 ? ok / seconds : 0, o.output);
+                    engine.device(), seconds, seconds > 0 ? ok / seconds : 0, startup, o.output);
             if (!failed.isEmpty()) {
                 err.println("g2m-engine: " + failed.size() + " of " + images.size() + " input(s) failed (listed in summary.json)");
                 return EXIT_SOME_FAILED;
             }
             return 0;
         }
+    }
+
+    /** Range checks of the numeric options (the demo makes them too, before unpacking anything). */
+    static void checkNumbers(Options o) {
+        OptionChecks.atLeast("--batch", o.batch, 1);
+        OptionChecks.threads(o.threads);
+        OptionChecks.maxPixels(o.maxPixels);
+        OptionChecks.atLeast("--overlay-max-side", o.overlayMaxSide, 0);
+    }
+
+    /** A picture decoded within --max-pixels, with an aspect ratio the network takes. */
+    private LoadedImage loadChecked(Path p) {
+        LoadedImage im = ImageLoader.load(p, o.maxPixels);
+        Resizer.checkAspect(p.toString(), im.width(), im.height());
+        return im;
     }
 
     /**
@@ -215,18 +250,27 @@ final class MapsJob {
             for (LoadedImage im : batch) ok += mapAndWrite(engine, List.of(im), stems, taps, methods, labels, done, failed, progress);
             return ok;
         }
+        int ok = 0;
         for (ImageMaps r : results) {
-            write(r, stems.get(r.image().source()), taps, methods, labels, done);
+            String bad = nonFinite(r, taps, methods);
+            if (bad != null) {
+                String why = new ImageException(r.image().source() + ": " + bad).getMessage();   // one line, names escaped
+                failed.add(failure(r.image().source(), why));
+                err.println("g2m-engine: skipped " + why);
+            } else {
+                write(r, stems.get(r.image().source()), taps, methods, labels, done);
+                ok++;
+            }
             progress.step();
         }
-        return results.size();
+        return ok;
     }
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private void write(ImageMaps r, String stem, List<Tap> taps, List<MapMethod> methods, List<String> labels, ArrayNode done) {
         Map<String, Path> files = outputs(stem, taps, methods);
-        ObjectNode e = done.addObject();
+        ObjectNode e = JSON.createObjectNode();
         e.put("file", r.image().source().toString());
         e.put("width", r.image().width());
         e.put("height", r.image().height());
@@ -243,21 +287,44 @@ final class MapsJob {
         }
         ObjectNode shapes = e.putObject("map_shapes");
         ArrayNode written = e.putArray("outputs");
-        for (Tap t : taps) {
-            Map2D any = r.map(t, methods.get(0));
-            shapes.putArray(t.id).add(any.height()).add(any.width());
-            for (MapMethod m : methods) {
-                Map2D map = r.map(t, m);
-                Path png = files.get(key(t, m, "png"));
-                Overlay.writeOverlay(png, map.values(), 0, map.height(), map.width(), r.image(), true);
-                written.add(png.getFileName().toString());
-                if (o.raw) {
-                    Path npy = files.get(key(t, m, "npy"));
-                    NpyWriter.writeFloat32(npy, map.values(), 0, map.height(), map.width(), true);
-                    written.add(npy.getFileName().toString());
+        try (Overlay.Base base = new Overlay.Base(r.image(), o.overlayMaxSide)) {
+            e.putArray("overlay_size").add(base.height).add(base.width);
+            for (Tap t : taps) {
+                Map2D any = r.map(t, methods.get(0));
+                shapes.putArray(t.id).add(any.height()).add(any.width());
+                for (MapMethod m : methods) {
+                    Map2D map = r.map(t, m);
+                    Path png = files.get(key(t, m, "png"));
+                    base.write(png, map.values(), 0, map.height(), map.width(), true);
+                    written.add(png.getFileName().toString());
+                    if (o.raw) {
+                        Path npy = files.get(key(t, m, "npy"));
+                        NpyWriter.writeFloat32(npy, map.values(), 0, map.height(), map.width(), true);
+                        written.add(npy.getFileName().toString());
+                    }
                 }
             }
         }
+        done.add(e);
+    }
+
+    /**
+     * Where the network's output for a picture is not finite (weights holding NaN or Inf, or
+     * activations overflowing float32): the reason in words, else null. Such a picture is listed
+     * as failed rather than written as a blank overlay or a summary with NaN in it.
+     */
+    static String nonFinite(ImageMaps r, List<Tap> taps, List<MapMethod> methods) {
+        for (float v : r.logits()) {
+            if (!Float.isFinite(v)) return "the network's class scores are not finite (" + v + "): the weights hold NaN or Inf, or overflow float32";
+        }
+        for (Tap t : taps) {
+            for (MapMethod m : methods) {
+                for (float v : r.map(t, m).values()) {
+                    if (!Float.isFinite(v)) return "its " + m.id + " map at " + t.id + " is not finite (" + v + "): the weights hold NaN or Inf, or overflow float32";
+                }
+            }
+        }
+        return null;
     }
 
     /** Output files of one image: {@code <stem>_<method>.png} (with {@code _<layer>} when several layers). */
@@ -277,16 +344,38 @@ final class MapsJob {
         return t.id + "/" + m.id + "/" + ext;
     }
 
-    /** File stems, made unique: a.jpg and a.png become a_jpg and a_png. */
+    /**
+     * Output stems, unique in the run (compared ignoring case, for case-insensitive file systems):
+     * a file whose stem no other file shares keeps it ({@code a.png} → {@code a}); files sharing a
+     * stem use their whole name with dots as underscores ({@code a.jpg}, {@code a.png} → {@code a_jpg},
+     * {@code a_png}); a name still taken after that (by {@code a_png.png}, say) gets {@code _2},
+     * {@code _3}, … in file-name order. summary.json lists every file with its outputs.
+     */
     static Map<Path, String> stems(List<Path> images) {
         Map<String, Integer> count = new HashMap<>();
-        for (Path p : images) count.merge(stem(p), 1, Integer::sum);
+        for (Path p : images) count.merge(fold(stem(p)), 1, Integer::sum);
+        Set<String> taken = new java.util.HashSet<>();
         Map<Path, String> out = new LinkedHashMap<>();
-        for (Path p : images) {
-            String s = stem(p);
-            out.put(p, count.get(s) > 1 ? p.getFileName().toString().replace('.', '_') : s);
+        for (Path p : images) {                   // first the plain stems that are unique, so they stay as they are
+            if (count.get(fold(stem(p))) == 1) {
+                out.put(p, stem(p));
+                taken.add(fold(stem(p)));
+            }
         }
-        return out;
+        for (Path p : images) {
+            if (out.containsKey(p)) continue;
+            String base = p.getFileName().toString().replace('.', '_');
+            String s = base;
+            for (int k = 2; !taken.add(fold(s)); k++) s = base + "_" + k;
+            out.put(p, s);
+        }
+        Map<Path, String> ordered = new LinkedHashMap<>();
+        for (Path p : images) ordered.put(p, out.get(p));
+        return ordered;
+    }
+
+    private static String fold(String s) {
+        return s.toLowerCase(Locale.ROOT);
     }
 
     private static String stem(Path p) {
@@ -380,14 +469,20 @@ final class MapsJob {
         private final int total;
         private final boolean show;
         private final boolean tty = System.console() != null;
-        private final long start = System.nanoTime();
+        private final long start;
         private int done;
         private int lastDecile = -1;
 
         Progress(PrintWriter err, int total) {
+            this(err, total, System.nanoTime());
+        }
+
+        /** Rates count from {@code start} (System.nanoTime): the caller's clock, so its summary agrees. */
+        Progress(PrintWriter err, int total, long start) {
             this.err = err;
             this.total = total;
             this.show = total > 3;
+            this.start = start;
         }
 
         void step() {

@@ -72,13 +72,20 @@ public final class EvalRunner {
      * @param maxBoxFrame the frame MaxBoxAccV2 is computed in (the picture's, or wsolevaluation's 224×224)
      */
     public record Config(List<Tap> taps, List<MapMethod> methods, GrabCut grabCut, boolean saveMaps, int batchImages, int workers, int limit,
-                         GradientSource gradients, MaxBoxAccV2.Frame maxBoxFrame) {
+                         GradientSource gradients, MaxBoxAccV2.Frame maxBoxFrame, long maxPixels) {
         public Config {
             taps = List.copyOf(taps);
             methods = List.copyOf(methods);
             if (taps.isEmpty() || methods.isEmpty()) throw new IllegalArgumentException("no taps or no methods");
             if (batchImages < 1 || workers < 1 || limit < 0) throw new IllegalArgumentException("batch and workers must be >= 1, limit >= 0");
             if (gradients == null || maxBoxFrame == null) throw new IllegalArgumentException("no gradient source or MaxBoxAccV2 frame");
+            if (maxPixels < 1) throw new IllegalArgumentException("maxPixels must be >= 1");
+        }
+
+        /** The default pixel limit. */
+        public Config(List<Tap> taps, List<MapMethod> methods, GrabCut grabCut, boolean saveMaps, int batchImages, int workers, int limit,
+                      GradientSource gradients, MaxBoxAccV2.Frame maxBoxFrame) {
+            this(taps, methods, grabCut, saveMaps, batchImages, workers, limit, gradients, maxBoxFrame, ImageLoader.DEFAULT_MAX_PIXELS);
         }
 
         /** The defaults: the tap's own gradients, MaxBoxAccV2 in the picture's frame. */
@@ -218,7 +225,7 @@ public final class EvalRunner {
 
         private Prepared prepare(int index, Sample s) {
             try {
-                LoadedImage picture = ImageLoader.load(s.image());
+                LoadedImage picture = ImageLoader.load(s.image(), cfg.maxPixels());
                 List<Box> gts = s.groundTruth();
                 float[] x = new float[TenCrop.CROPS * CROP_VALUES];
                 TenCrop.input(TenCrop.resize(picture), net.preprocessing(), x, 0);

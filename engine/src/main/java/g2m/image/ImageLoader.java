@@ -4,17 +4,11 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.ShortPointer;
 import org.bytedeco.opencv.opencv_core.Mat;
 
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
-import javax.imageio.stream.MemoryCacheImageInputStream;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.Locale;
 
 import static org.bytedeco.opencv.global.opencv_core.CV_16U;
@@ -38,20 +32,28 @@ import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
  * <li>EXIF orientation is ignored, as {@code Image.open} ignores it;</li>
  * <li>a multi-frame file (GIF, TIFF) gives its first frame.</li>
  * </ul>
- * Anything else (float or signed samples: EXR, HDR, some TIFFs) is refused, as are truncated JPEGs
- * (no end-of-image marker; PIL refuses them too unless LOAD_TRUNCATED_IMAGES), empty files,
- * directories, non-images, and pictures over {@code maxPixels}. For PNG, JPEG, GIF, BMP and TIFF
- * the size is read from the header (javax.imageio, header only) before OpenCV decodes anything; for
- * other formats (WebP, PNM, JPEG 2000, …) it is checked after decoding, OpenCV's own limit of 2^30
- * pixels bounding the decoder. Every failure is an {@link ImageException} with one line naming the
- * file. Decoder warnings (libjpeg "Corrupt JPEG data …", libpng "iCCP …") go to stderr as OpenCV
- * prints them.
+ * Formats: PNG, JPEG, GIF, BMP, WebP, TIFF and PNM, recognized by their content (the file name
+ * does not matter). Their size is read from each format's own header ({@link ImageHeader}) and
+ * checked against {@code maxPixels} before OpenCV sees a byte, so the limit bounds what the decoder
+ * allocates (a GIF's logical screen, a TIFF's tiles); any other format OpenCV could decode (Radiance
+ * HDR, OpenEXR, JPEG 2000, …) is refused by name. Also refused: float or signed samples, truncated
+ * JPEGs (no end-of-image marker; PIL refuses them too unless LOAD_TRUNCATED_IMAGES) and PNGs, empty
+ * files, directories and non-images. Every failure is an {@link ImageException} with one line naming
+ * the file. Memory: the file's bytes (twice: here and OpenCV's copy), the decoded picture and the RGB
+ * result; the conversion goes a row at a time. Decoder warnings (libjpeg "Corrupt JPEG data …",
+ * libpng "iCCP …") go to stderr as OpenCV prints them.
  */
 public final class ImageLoader {
     private ImageLoader() {}
 
-    /** Pictures over this many pixels are refused unless a caller asks for more. */
-    public static final long DEFAULT_MAX_PIXELS = 100_000_000L;
+    /**
+     * Pictures over this many pixels are refused unless a caller asks for more: 50 megapixels
+     * (8660x5773; a 48-megapixel phone photo fits). The maps job's peak memory for a picture at
+     * the limit, with its full-size overlays, was measured at 0.72 GB (README).
+     */
+    public static final long DEFAULT_MAX_PIXELS = 50_000_000L;
+    /** The most {@code maxPixels} can be: the RGB pixels of one picture must fit in one Java array. */
+    public static final long MAX_PIXELS_CEILING = 700_000_000L;
     /** Files over this many bytes are refused before reading. */
     public static final long MAX_FILE_BYTES = 1L << 30;
 
@@ -67,6 +69,9 @@ public final class ImageLoader {
             long size = Files.size(file);
             if (size == 0) throw new ImageException(file + " is empty");
             if (size > MAX_FILE_BYTES) throw new ImageException(file + " is " + size + " bytes; images over " + MAX_FILE_BYTES + " bytes are refused");
+            try (java.io.InputStream in = Files.newInputStream(file)) {     // a format we do not read: refused before reading it all
+                ImageHeader.sniff(in.readNBytes(ImageHeader.SNIFF_BYTES), file.toString());
+            }
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new ImageException(file + ": no such file");
@@ -82,15 +87,14 @@ public final class ImageLoader {
     public static LoadedImage decode(byte[] bytes, Path name, long maxPixels) {
         String who = name == null ? "image" : name.toString();
         if (bytes.length == 0) throw new ImageException(who + " is empty");
-        if (isJpeg(bytes) && !jpegHasEnd(bytes)) {
+        ImageHeader header = checkHeader(bytes, who, maxPixels);
+        if (header.format().equals("JPEG") && !jpegHasEnd(bytes)) {
             throw new ImageException(who + " is a truncated or corrupt JPEG (no end-of-image marker)");
         }
-        if (isPng(bytes) && !pngHasEnd(bytes)) {
+        if (header.format().equals("PNG") && !pngHasEnd(bytes)) {
             throw new ImageException(who + " is a truncated or corrupt PNG (its chunks do not reach IEND)");
         }
-        long[] dims = headerSize(bytes);
-        if (dims != null) checkPixels(who, dims[0], dims[1], maxPixels);
-
+        opencvDecodes.incrementAndGet();
         Mat buf = new Mat(1, bytes.length, CV_8UC1);
         Mat m = null;
         try {
@@ -100,10 +104,13 @@ public final class ImageLoader {
             } catch (RuntimeException e) {        // a cv::Exception from a decoder or its size limit
                 throw new ImageException(who + " cannot be decoded: " + firstLine(e.getMessage()), e);
             }
+            buf.close();                          // the encoded copy is no longer needed
             if (m == null || m.empty() || m.cols() < 1 || m.rows() < 1) {
-                throw new ImageException(who + " is not a readable image (unknown format, or corrupt)");
+                throw new ImageException(who + " is not a readable image (corrupt " + header.format() + ")");
             }
-            checkPixels(who, m.cols(), m.rows(), maxPixels);
+            if ((long) m.cols() * m.rows() > maxPixels) {     // a backstop: the header said otherwise
+                throw new ImageException(who + " decodes to " + ImageHeader.describe(m.cols(), m.rows()) + ", more than its header said");
+            }
             return LoadedImage.wrap(name, m.cols(), m.rows(), toRgb(m, who));
         } finally {
             buf.close();
@@ -111,15 +118,48 @@ public final class ImageLoader {
         }
     }
 
-    private static void checkPixels(String who, long w, long h, long maxPixels) {
-        if (w < 1 || h < 1) throw new ImageException(who + " has an empty size " + w + "x" + h);
-        if (w * h > maxPixels) {
-            throw new ImageException(who + " is " + w + "x" + h + " pixels (" + String.format(Locale.ROOT, "%.1f", w * h / 1e6)
-                    + " megapixels); images over " + String.format(Locale.ROOT, "%.0f", maxPixels / 1e6) + " megapixels are refused");
+    /**
+     * The format and size from the file's own header, refused (one line) when the format is not one
+     * the engine reads or the picture, or a TIFF's tile, is over {@code maxPixels}; nothing is decoded.
+     */
+    static ImageHeader checkHeader(byte[] bytes, String who, long maxPixels) {
+        ImageHeader h = ImageHeader.read(bytes, who);
+        if (h.width() < 1 || h.height() < 1) {
+            throw new ImageException(who + ": its " + h.format() + " header gives an empty size " + h.width() + "x" + h.height());
         }
+        if (h.width() * h.height() > maxPixels) {
+            throw new ImageException(who + ": its " + h.format() + " header gives " + ImageHeader.describe(h.width(), h.height())
+                    + "; pictures over " + megapixels(maxPixels) + " megapixels are refused (--max-pixels raises the limit)");
+        }
+        if (h.tilePixels() > maxPixels) {
+            throw new ImageException(who + ": its TIFF header gives tiles of " + h.tilePixels() + " pixels; over "
+                    + megapixels(maxPixels) + " megapixels are refused (--max-pixels raises the limit)");
+        }
+        return h;
     }
 
-    /** OpenCV's decoded Mat (BGR/BGRA/gray, 8 or 16 bits) as interleaved RGB bytes. */
+    /** Width and height from the file's own header (see {@link ImageHeader}); an ImageException when the format is not one the engine reads. */
+    static long[] headerSize(byte[] bytes) {
+        ImageHeader h = ImageHeader.read(bytes, "image");
+        return new long[] {h.width(), h.height()};
+    }
+
+    /** Pictures handed to OpenCV's decoder so far (tests check that refusals come before it). */
+    static final java.util.concurrent.atomic.AtomicLong opencvDecodes = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Loads OpenCV's native libraries now, so that start-up, not the first picture, pays for it. */
+    public static void loadNatives() {
+        org.bytedeco.javacpp.Loader.load(org.bytedeco.opencv.global.opencv_imgcodecs.class);
+    }
+
+    private static String megapixels(long pixels) {
+        return String.format(Locale.ROOT, "%.1f", pixels / 1e6);
+    }
+
+    /**
+     * OpenCV's decoded Mat (BGR/BGRA/gray, 8 or 16 bits) as interleaved RGB bytes, converted a row at
+     * a time (no second full-size copy of the decoded samples).
+     */
     private static byte[] toRgb(Mat m, String who) {
         int ch = m.channels();
         int depth = m.depth();
@@ -127,42 +167,40 @@ public final class ImageLoader {
             throw new ImageException(who + " has " + depthName(depth) + " samples; only 8- and 16-bit unsigned images are supported");
         }
         if (ch < 1 || ch > 4) throw new ImageException(who + " has " + ch + " channels; 1 to 4 are supported");
-        Mat c = m.isContinuous() ? m : m.clone();
-        try {
-            int n = Math.toIntExact((long) m.rows() * m.cols());
-            int len = Math.multiplyExact(n, ch);
-            byte[] raw = new byte[len];
-            if (depth == CV_8U) {
-                BytePointer p = c.data();
-                p.capacity(len);
-                p.get(raw);
+        int w = m.cols(), h = m.rows();
+        int rowLen = Math.multiplyExact(w, ch);
+        byte[] rgb = new byte[Math.toIntExact(3L * w * h)];
+        byte[] row = new byte[rowLen];
+        short[] row16 = depth == CV_16U ? new short[rowLen] : null;
+        for (int y = 0; y < h; y++) {
+            if (row16 == null) {
+                BytePointer p = m.ptr(y);
+                p.capacity(rowLen);
+                p.get(row);
             } else {
-                short[] s = new short[len];
-                ShortPointer p = new ShortPointer(c.data());
-                p.capacity(len);
-                p.get(s);
-                for (int i = 0; i < len; i++) raw[i] = (byte) ((s[i] & 0xFFFF) >>> 8);
+                ShortPointer p = new ShortPointer(m.ptr(y));
+                p.capacity(rowLen);
+                p.get(row16);
+                for (int i = 0; i < rowLen; i++) row[i] = (byte) ((row16[i] & 0xFFFF) >>> 8);
             }
-            byte[] rgb = new byte[Math.multiplyExact(n, 3)];
+            int o = 3 * y * w;
             switch (ch) {
                 case 1 -> {
-                    for (int i = 0, o = 0; i < n; i++, o += 3) rgb[o] = rgb[o + 1] = rgb[o + 2] = raw[i];
+                    for (int x = 0; x < w; x++, o += 3) rgb[o] = rgb[o + 1] = rgb[o + 2] = row[x];
                 }
                 case 2 -> {                       // gray + alpha (OpenCV gives BGRA, but be safe)
-                    for (int i = 0, o = 0; i < n; i++, o += 3) rgb[o] = rgb[o + 1] = rgb[o + 2] = raw[2 * i];
+                    for (int x = 0; x < w; x++, o += 3) rgb[o] = rgb[o + 1] = rgb[o + 2] = row[2 * x];
                 }
                 default -> {                      // BGR or BGRA: reorder, drop alpha
-                    for (int i = 0, p = 0, o = 0; i < n; i++, p += ch, o += 3) {
-                        rgb[o] = raw[p + 2];
-                        rgb[o + 1] = raw[p + 1];
-                        rgb[o + 2] = raw[p];
+                    for (int x = 0, p = 0; x < w; x++, p += ch, o += 3) {
+                        rgb[o] = row[p + 2];
+                        rgb[o + 1] = row[p + 1];
+                        rgb[o + 2] = row[p];
                     }
                 }
             }
-            return rgb;
-        } finally {
-            if (c != m) c.close();
         }
+        return rgb;
     }
 
     private static String depthName(int depth) {
@@ -184,25 +222,7 @@ public final class ImageLoader {
         return nl < 0 ? t : t.substring(0, nl);
     }
 
-    // ------------------------------------------------------------ header checks (nothing decoded)
-
-    /** Width and height from the file's header via javax.imageio, or null when it has no reader for it. */
-    static long[] headerSize(byte[] bytes) {
-        // in memory: ImageIO.createImageInputStream would cache the stream in a temporary file
-        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) return null;
-            ImageReader r = readers.next();
-            try {
-                r.setInput(in, true, true);
-                return new long[] {r.getWidth(0), r.getHeight(0)};
-            } finally {
-                r.dispose();
-            }
-        } catch (IOException | RuntimeException e) {
-            return null;                          // unknown or odd header: OpenCV decides
-        }
-    }
+    // ------------------------------------------------------------ end-of-file checks (nothing decoded)
 
     static boolean isJpeg(byte[] b) {
         return b.length >= 3 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8 && (b[2] & 0xFF) == 0xFF;

@@ -17,7 +17,9 @@ public final class InputTensor {
 
     /** A new {@code [1, 3, H, W]} array. */
     public static float[] toNchw(LoadedImage image, Preprocessing p) {
-        float[] out = new float[Math.multiplyExact(3, Math.multiplyExact(image.width(), image.height()))];
+        long values = 3L * image.width() * image.height();
+        if (values > Integer.MAX_VALUE - 8) throw new IllegalArgumentException(image + ": " + values + " input values do not fit in one array");
+        float[] out = new float[(int) values];
         toNchw(image, p, out, 0);
         return out;
     }
@@ -25,6 +27,8 @@ public final class InputTensor {
     /** Writes {@code 3 × H × W} values into {@code dst} from {@code offset} (one image of a batch). */
     public static void toNchw(LoadedImage image, Preprocessing p, float[] dst, int offset) {
         Objects.requireNonNull(p, "preprocessing");
+        long hw3 = 3L * image.width() * image.height();
+        if (hw3 > dst.length) throw new IndexOutOfBoundsException(image + ": " + hw3 + " input values do not fit in " + dst.length);
         int hw = image.width() * image.height();
         Objects.checkFromIndexSize(offset, 3 * hw, dst.length);
         float[][] lut = lookupTables(p);

@@ -20,6 +20,11 @@ public final class Mats {
         return m;
     }
 
+    /** A new three-channel 8-bit Mat (RGB order) holding the picture's pixels, copied straight from it. */
+    public static Mat uint8(LoadedImage image) {
+        return uint8(image.pixels(), image.width(), image.height(), 3);
+    }
+
     /** A new one-channel 8-bit Mat holding {@code px}. */
     public static Mat gray(byte[] px, int w, int h) {
         return uint8(px, w, h, 1);

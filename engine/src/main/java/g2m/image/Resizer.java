@@ -24,6 +24,8 @@ public final class Resizer {
     private Resizer() {}
 
     public static final int DEFAULT_SHORT_SIDE = 224;
+    /** The longest aspect ratio (longer side over shorter) {@link #resizeShorterSide} takes: 224 x 4480 at most. */
+    public static final int MAX_ASPECT = 20;
     private static final double SQRT12 = Math.sqrt(12);
 
     /** {width, height} after torchvision's {@code Resize(shortSide)}. */
@@ -45,12 +47,22 @@ public final class Resizer {
     }
 
     public static LoadedImage resizeShorterSide(LoadedImage image, int shortSide) {
+        checkAspect(image.name(), image.width(), image.height());
         int[] t = targetSize(image.width(), image.height(), shortSide);
-        if ((long) t[0] * t[1] > ImageLoader.DEFAULT_MAX_PIXELS) {
-            throw new ImageException(image.name() + " (" + image.width() + "x" + image.height() + ") would become " + t[0] + "x" + t[1]
-                    + " with its shorter side at " + shortSide + ": aspect ratio too extreme");
-        }
         return resize(image, t[0], t[1]);
+    }
+
+    /**
+     * Refuses a picture whose longer side is over {@link #MAX_ASPECT} times its shorter one: at
+     * shorter side 224 the network's input, and with it every activation, grows with the aspect
+     * ratio (a 1992x1 picture would become 446208x224, 100 megapixels of input).
+     */
+    public static void checkAspect(String who, long width, long height) {
+        long s = Math.min(width, height), l = Math.max(width, height);
+        if (l > MAX_ASPECT * s) {
+            throw new ImageException(who + " is " + width + "x" + height + ": an aspect ratio over " + MAX_ASPECT
+                    + ":1 is refused (the network's input would be " + (long) ((double) DEFAULT_SHORT_SIDE * l / s) + " pixels long)");
+        }
     }
 
     /**

@@ -60,7 +60,13 @@ public final class Vgg16Net implements AutoCloseable {
         long[] s = t.shape();
         int[] shape = new int[s.length];
         for (int i = 0; i < s.length; i++) shape[i] = Math.toIntExact(s[i]);
-        return backend.upload(t.toFloats(), shape);
+        float[] v = t.toFloats();
+        for (int i = 0; i < v.length; i++) {   // a NaN or Inf would make every map NaN: refused here, in words
+            if (!Float.isFinite(v[i])) {
+                throw new g2m.weights.WeightsException("the weights are unusable: " + t.name() + " holds " + v[i] + " at index " + i);
+            }
+        }
+        return backend.upload(v, shape);
     }
 
     public Vgg16.Topology topology() {
@@ -79,6 +85,36 @@ public final class Vgg16Net implements AutoCloseable {
     public static int[] tapSize(Tap tap, int h, int w) {
         int p = tap.poolsUpTo();
         return new int[] {h >> p, w >> p};
+    }
+
+    /**
+     * The most images of {@code h × w} one {@link #run} down to {@code shallowest} takes: every array
+     * of its workspace within the backend's per-array limit, and the host input (n·3·h·w floats) and
+     * the downloaded maps within a Java array; 0 when not even one image fits.
+     */
+    public long maxBatch(int h, int w, Tap shallowest) {
+        return maxBatch(topology, h, w, shallowest, backend.maxArrayElements());
+    }
+
+    /** {@link #maxBatch(int, int, Tap)} for a topology and a per-array limit (long arithmetic throughout). */
+    public static long maxBatch(Vgg16.Topology topology, int h, int w, Tap shallowest, long maxArrayElements) {
+        if (h < 1 || w < 1) throw new IllegalArgumentException("input size must be positive, got " + h + "x" + w);
+        long perImage = 3L * h * w;                                   // the input
+        int c = 3;
+        for (int k = 0; k < STEPS.length; k++) {
+            Tap s = STEPS[k];
+            if (!s.isPool()) c = topology.convWidths()[s.convIndex()];
+            int[] hw = tapSize(s, h, w);
+            long out = (long) c * hw[0] * hw[1];
+            if (k >= shallowest.ordinal()) {                          // kept: its gradient (two right-hand sides) and its maps too
+                out = Math.max(2 * out, (long) MapMethod.values().length * hw[0] * hw[1]);
+            }
+            perImage = Math.max(perImage, out);
+        }
+        perImage = Math.max(perImage, 2L * Math.max(Math.max(topology.fc6(), topology.fc7()),
+                Math.max(topology.classes(), (long) c * Vgg16.POOL5_SIDE * Vgg16.POOL5_SIDE)));
+        long limit = Math.min(maxArrayElements, Integer.MAX_VALUE - 8L);
+        return limit / perImage;
     }
 
     /** Channels at a tap. */
@@ -122,6 +158,11 @@ public final class Vgg16Net implements AutoCloseable {
             throw new IllegalArgumentException("input holds " + input.length + " values, expected " + n + "x3x" + h + "x" + w);
         }
         if (taps.isEmpty() || methods.isEmpty()) throw new IllegalArgumentException("no taps or no methods requested");
+        long fits = maxBatch(h, w, taps.stream().min(Enum::compareTo).orElseThrow());
+        if (n > fits) {
+            throw new IllegalArgumentException(n + " input(s) of " + h + "x" + w + " need arrays over the " + backend.name()
+                    + " backend's limit of " + backend.maxArrayElements() + " elements" + (fits > 0 ? "; at most " + fits + " fit in one pass" : ""));
+        }
         if (classes != null) {
             if (classes.length != n) throw new IllegalArgumentException(classes.length + " target classes for " + n + " images");
             for (int c : classes) {

@@ -6,8 +6,10 @@ import g2m.image.Mats;
 import g2m.weights.AtomicFiles;
 import g2m.weights.WeightsException;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_core.Scalar;
 import org.bytedeco.opencv.opencv_core.Size;
 
 import java.nio.ByteBuffer;
@@ -16,11 +18,14 @@ import java.util.Locale;
 import java.util.Objects;
 
 import static org.bytedeco.opencv.global.opencv_core.CV_32FC1;
+import static org.bytedeco.opencv.global.opencv_core.CV_8UC1;
+import static org.bytedeco.opencv.global.opencv_core.minMaxLoc;
 import static org.bytedeco.opencv.global.opencv_core.addWeighted;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 import static org.bytedeco.opencv.global.opencv_imgproc.COLORMAP_JET;
 import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_BGR2RGB;
 import static org.bytedeco.opencv.global.opencv_imgproc.COLOR_RGB2BGR;
+import static org.bytedeco.opencv.global.opencv_imgproc.INTER_AREA;
 import static org.bytedeco.opencv.global.opencv_imgproc.INTER_CUBIC;
 import static org.bytedeco.opencv.global.opencv_imgproc.applyColorMap;
 import static org.bytedeco.opencv.global.opencv_imgproc.cvtColor;
@@ -50,6 +55,17 @@ public final class Overlay {
      * mapWidth} map read from {@code map[offset…]}.
      */
     public static byte[] heat(float[] map, int offset, int mapHeight, int mapWidth, int width, int height) {
+        try (Mat h = heatMat(map, offset, mapHeight, mapWidth, width, height)) {
+            return Mats.bytes(h);
+        }
+    }
+
+    /**
+     * The heat as a native one-channel 8-bit Mat. The bicubic result stays native and is turned
+     * into heat a row at a time: min and max from {@code minMaxLoc} (max(r − min) is max(r) − min
+     * in float32 too, subtraction being monotonic), then the reference's float32 arithmetic per value.
+     */
+    static Mat heatMat(float[] map, int offset, int mapHeight, int mapWidth, int width, int height) {
         if (mapHeight < 1 || mapWidth < 1 || width < 1 || height < 1) {
             throw new IllegalArgumentException("sizes must be positive: map " + mapHeight + "x" + mapWidth + ", image " + width + "x" + height);
         }
@@ -60,55 +76,135 @@ public final class Overlay {
                 throw new IllegalArgumentException("the map has a non-finite value (" + map[offset + i] + ") at " + (i / mapWidth) + "," + (i % mapWidth));
             }
         }
-        int hw = Math.multiplyExact(width, height);
-        boolean constant = true;
-        for (int i = 1; i < n && constant; i++) constant = map[offset + i] == map[offset];
-        if (constant) return new byte[hw];
-        float[] r = new float[hw];
-        try (Mat src = new Mat(mapHeight, mapWidth, CV_32FC1); Mat dst = new Mat()) {
-            FloatPointer p = new FloatPointer(src.data());
-            p.capacity(n);
-            p.put(map, offset, n);
-            resize(src, dst, new Size(width, height), 0, 0, INTER_CUBIC);
-            FloatPointer q = new FloatPointer(dst.data());
-            q.capacity(hw);
-            q.get(r);
+        Mat heat = new Mat(height, width, CV_8UC1);
+        try {
+            boolean constant = true;
+            for (int i = 1; i < n && constant; i++) constant = map[offset + i] == map[offset];
+            if (constant) {
+                heat.put(new Scalar(0));
+                return heat;
+            }
+            try (Mat src = new Mat(mapHeight, mapWidth, CV_32FC1); Mat dst = new Mat(); DoublePointer lo = new DoublePointer(1);
+                 DoublePointer hi = new DoublePointer(1)) {
+                FloatPointer p = new FloatPointer(src.data());
+                p.capacity(n);
+                p.put(map, offset, n);
+                resize(src, dst, new Size(width, height), 0, 0, INTER_CUBIC);
+                minMaxLoc(dst, lo, hi, null, null, null);
+                float min = (float) lo.get();
+                float max = (float) hi.get() - min;
+                float denom = (float) (max + 1e-8);    // numpy: float32 scalar + 1e-8 in double, then the float32 array divides
+                float[] r = new float[width];
+                byte[] row = new byte[width];
+                for (int y = 0; y < height; y++) {
+                    FloatPointer in = new FloatPointer(dst.ptr(y));
+                    in.capacity(width);
+                    in.get(r);
+                    for (int x = 0; x < width; x++) {
+                        float v = 255f * ((r[x] - min) / denom);
+                        row[x] = (byte) Math.min(255, Math.max(0, (int) v));   // truncation, as numpy's astype(uint8)
+                    }
+                    BytePointer out = heat.ptr(y);
+                    out.capacity(width);
+                    out.put(row);
+                }
+            }
+            return heat;
+        } catch (RuntimeException | Error e) {
+            heat.close();
+            throw e;
         }
-        float min = Float.POSITIVE_INFINITY;
-        for (float v : r) min = Math.min(min, v);
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < hw; i++) {
-            r[i] = r[i] - min;
-            max = Math.max(max, r[i]);
-        }
-        float denom = (float) (max + 1e-8);    // numpy: float32 scalar + 1e-8 in double, then the float32 array divides
-        byte[] heat = new byte[hw];
-        for (int i = 0; i < hw; i++) {
-            float v = 255f * (r[i] / denom);
-            heat[i] = (byte) Math.min(255, Math.max(0, (int) v));   // truncation, as numpy's astype(uint8)
-        }
-        return heat;
     }
 
     /** The overlay of {@code image} and the map, as an RGB picture of the image's size. */
     public static LoadedImage render(float[] map, int offset, int mapHeight, int mapWidth, LoadedImage image) {
-        int w = image.width();
-        int h = image.height();
-        byte[] heat = heat(map, offset, mapHeight, mapWidth, w, h);
-        byte[] rgb = image.rgb();
-        try (Mat heat8 = Mats.gray(heat, w, h); Mat jet = new Mat(); Mat photo = Mats.uint8(rgb, w, h, 3);
-             Mat bgr = new Mat(); Mat blend = new Mat(); Mat out = new Mat()) {
-            applyColorMap(heat8, jet, COLORMAP_JET);            // BGR
-            cvtColor(photo, bgr, COLOR_RGB2BGR);                // blend in BGR, both sides
-            addWeighted(bgr, IMAGE_WEIGHT, jet, HEAT_WEIGHT, 0, blend);
-            cvtColor(blend, out, COLOR_BGR2RGB);
-            return new LoadedImage(image.source(), w, h, get(out, rgb.length));
+        try (Base base = new Base(image, 0); Mat bgr = base.blend(map, offset, mapHeight, mapWidth); Mat rgb = new Mat()) {
+            cvtColor(bgr, rgb, COLOR_BGR2RGB);
+            return new LoadedImage(image.source(), base.width, base.height, Mats.bytes(rgb));
         }
     }
 
-    /** Renders and writes the overlay (see {@link #write}). */
+    /** Renders and writes the overlay at the picture's full size (see {@link Base#write}). */
     public static void writeOverlay(Path target, float[] map, int offset, int mapHeight, int mapWidth, LoadedImage image, boolean overwrite) {
-        write(target, render(map, offset, mapHeight, mapWidth, image), overwrite);
+        try (Base base = new Base(image, 0)) {
+            base.write(target, map, offset, mapHeight, mapWidth, overwrite);
+        }
+    }
+
+    /**
+     * One picture ready for several overlays (one per method and tap): its pixels held once,
+     * natively, in the blend's colour order, downscaled first when {@code maxSide} asks for it.
+     * Per overlay it costs the bicubic map (4 bytes a pixel, freed before the colour map), the heat
+     * (1), the coloured blend (3) and the encoded file; nothing full-size goes through Java arrays.
+     */
+    public static final class Base implements AutoCloseable {
+        private final Mat bgr;
+        /** The overlay's size: the picture's, or its downscale. */
+        public final int width, height;
+
+        /**
+         * @param maxSide 0: the overlay has the picture's size (as the reference's); otherwise its longer
+         *                side is at most {@code maxSide}, the picture shrunk by area averaging
+         */
+        public Base(LoadedImage image, int maxSide) {
+            if (maxSide < 0) throw new IllegalArgumentException("maxSide must be 0 (full size) or positive, got " + maxSide);
+            int[] size = size(image.width(), image.height(), maxSide);
+            this.width = size[0];
+            this.height = size[1];
+            Mat m = new Mat();
+            try (Mat rgb = Mats.uint8(image); Mat small = new Mat()) {
+                Mat shown = rgb;
+                if (width != image.width() || height != image.height()) {
+                    // INTER_AREA averages whole source pixels: antialiased at any factor, in one pass
+                    resize(rgb, small, new Size(width, height), 0, 0, INTER_AREA);
+                    shown = small;
+                }
+                cvtColor(shown, m, COLOR_RGB2BGR); // blend in BGR, the colour map's order
+            } catch (RuntimeException | Error e) {
+                m.close();
+                throw e;
+            }
+            this.bgr = m;
+        }
+
+        /** {width, height} of an overlay of a {@code w × h} picture whose longer side may be at most {@code maxSide} (0: no limit). */
+        public static int[] size(int w, int h, int maxSide) {
+            int l = Math.max(w, h);
+            if (maxSide == 0 || l <= maxSide) return new int[] {w, h};
+            double s = (double) maxSide / l;
+            return new int[] {w >= h ? maxSide : (int) Math.max(1, Math.round(w * s)), h >= w ? maxSide : (int) Math.max(1, Math.round(h * s))};
+        }
+
+        /** The blended overlay, BGR, as a new Mat the caller closes. */
+        Mat blend(float[] map, int offset, int mapHeight, int mapWidth) {
+            Mat jet = new Mat();
+            try (Mat heat = heatMat(map, offset, mapHeight, mapWidth, width, height)) {
+                applyColorMap(heat, jet, COLORMAP_JET);            // BGR
+                addWeighted(bgr, IMAGE_WEIGHT, jet, HEAT_WEIGHT, 0, jet);
+                return jet;
+            } catch (RuntimeException | Error e) {
+                jet.close();
+                throw e;
+            }
+        }
+
+        /**
+         * Writes the overlay of one map as PNG, or JPEG (quality 95) for .jpg/.jpeg; whole or not at
+         * all, refusing an existing file unless {@code overwrite}.
+         */
+        public void write(Path target, float[] map, int offset, int mapHeight, int mapWidth, boolean overwrite) {
+            String ext = extension(target);
+            byte[] encoded;
+            try (Mat ov = blend(map, offset, mapHeight, mapWidth)) {
+                encoded = encode(target, ext, ov);
+            }
+            writeBytes(target, encoded, overwrite);
+        }
+
+        @Override
+        public void close() {
+            bgr.close();
+        }
     }
 
     /**
@@ -119,8 +215,15 @@ public final class Overlay {
     public static void write(Path target, LoadedImage image, boolean overwrite) {
         String ext = extension(target);
         byte[] encoded;
-        try (Mat rgb = Mats.uint8(image.rgb(), image.width(), image.height(), 3); Mat bgr = new Mat(); BytePointer buf = new BytePointer()) {
+        try (Mat rgb = Mats.uint8(image); Mat bgr = new Mat()) {
             cvtColor(rgb, bgr, COLOR_RGB2BGR);
+            encoded = encode(target, ext, bgr);
+        }
+        writeBytes(target, encoded, overwrite);
+    }
+
+    private static byte[] encode(Path target, String ext, Mat bgr) {
+        try (BytePointer buf = new BytePointer()) {
             boolean ok;
             try {
                 ok = imencode(ext, bgr, buf);
@@ -128,10 +231,10 @@ public final class Overlay {
                 throw new ImageException("cannot encode " + target + ": " + e.getMessage(), e);
             }
             if (!ok) throw new ImageException("cannot encode " + target + " as " + ext);
-            encoded = new byte[Math.toIntExact(buf.limit())];
+            byte[] encoded = new byte[Math.toIntExact(buf.limit())];
             buf.get(encoded);
+            return encoded;
         }
-        writeBytes(target, encoded, overwrite);
     }
 
     static void writeBytes(Path target, byte[] content, boolean overwrite) {
@@ -151,14 +254,5 @@ public final class Overlay {
         if (name.endsWith(".png")) return ".png";
         if (name.endsWith(".jpg") || name.endsWith(".jpeg")) return ".jpg";
         throw new ImageException(target + ": overlays are written as .png, .jpg or .jpeg");
-    }
-
-    private static byte[] get(Mat m, int length) {
-        if (!m.isContinuous() || m.total() * m.channels() != length) throw new IllegalStateException("unexpected Mat layout");
-        byte[] out = new byte[length];
-        BytePointer p = m.data();
-        p.capacity(length);
-        p.get(out);
-        return out;
     }
 }

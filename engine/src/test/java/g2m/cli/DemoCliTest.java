@@ -103,5 +103,11 @@ class DemoCliTest {
         assertEquals(2, r.code());
         assertTrue(r.oneLineError().contains("unknown layer 'conv5_0'"), r.err());
         assertFalse(Files.exists(out), "a typo leaves no files behind");
+        for (String[] bad : new String[][] {{"--threads", "-1"}, {"--threads", "100000"}, {"--max-pixels", "0"}, {"--overlay-max-side", "-5"}}) {
+            r = CliTest.run("--layer", "conv5_1", "--demo", "--output", out.toString(), bad[0], bad[1]);
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.oneLineError().contains(bad[0] + " must be"), r.err());
+            assertFalse(Files.exists(out), "an option out of range leaves no files behind: " + bad[0] + " " + bad[1]);
+        }
     }
 }

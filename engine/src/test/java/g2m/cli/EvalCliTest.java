@@ -224,6 +224,21 @@ class EvalCliTest {
         assertFalse(r.err().contains("\tat "), r.err());
     }
 
+    /** --max-pixels: pictures whose header declares more are skipped before decoding; the limit is a setting of the checkpoint. */
+    @Test
+    void picturesOverTheMaxPixelsAreSkipped() throws IOException {
+        Path out = dir.resolve("out");
+        CliTest.Result r = run(args(out, "--max-pixels", "42000"));   // synth_0004 is 256x256, synth_0006 224x200; synth_0003 300x140 is exactly 42000
+        assertEquals(3, r.code(), r.err());
+        assertTrue(r.err().contains("skipped synth_0004.png") && r.err().contains("skipped synth_0006.png"), r.err());
+        assertFalse(r.err().contains("skipped synth_0003.jpg"), r.err());
+        assertEquals(4, results(out).get("images").intValue());
+        CliTest.Result again = run(args(out, "--max-pixels", "50000000"));
+        assertEquals(2, again.code(), again.err());
+        assertTrue(again.oneLineError().contains("max_pixels"), again.err());
+        assertEquals(2, run(args(dir.resolve("out2"), "--max-pixels", "0")).code());
+    }
+
     @Test
     void badDatasetsAreOneLineErrors() throws IOException {
         Path out = dir.resolve("out");

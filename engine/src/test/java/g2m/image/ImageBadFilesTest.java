@@ -120,7 +120,8 @@ class ImageBadFilesTest {
         }
         byte[] noise = new byte[100];
         new Random(2).nextBytes(noise);
-        assertEquals(null, ImageLoader.headerSize(noise));
+        noise[0] = 0x11;
+        assertThrows(ImageException.class, () -> ImageLoader.headerSize(noise));
     }
 
     @Test

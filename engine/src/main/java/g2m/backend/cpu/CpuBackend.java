@@ -201,6 +201,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public long maxArrayElements() {
+        return NativeBlock.MAX_FLOATS;
+    }
+
+    @Override
     public CpuArray allocate(int... shape) {
         checkShape("allocate", shape);
         return new CpuArray(this, newBlock(CpuArray.count(shape), "allocate"), 0, shape, true);

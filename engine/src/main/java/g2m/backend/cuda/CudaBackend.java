@@ -453,6 +453,11 @@ public final class CudaBackend implements Backend {
 
     // ---------------------------------------------------------------- memory
 
+    @Override
+    public long maxArrayElements() {
+        return MAX_ELEMENTS;
+    }
+
     static void checkShape(String op, int[] shape) {
         ArgumentChecks.checkShape(op, shape, MAX_ELEMENTS, "CUDA");
     }
