@@ -13,16 +13,21 @@ and prints every JSON line, then a Markdown table of images/s and the engine/pee
     /usr/bin/python3 tools/bench/compare.py --threads 2 --batch 1 8 --seconds 20        # CPU
     python3 tools/bench/compare.py --device cuda --batch 1 64 --modes fused             # a GPU host
 
-Needs torch (Debian's python3-torch on CPU) and numpy; the work files (about 1 GB: the .pth and the
-engine's converted copy) go to --work (default: $G2M_BENCH_WORK or /tmp/g2m-bench).
+Needs torch (Debian's python3-torch on CPU) and numpy. The work files (about 1.1 GB: the .pth, the
+engine's converted copy, the inputs) go to a fresh temporary folder that is deleted at the end,
+also after a failure, Ctrl-C or SIGTERM; with --work DIR (or $G2M_BENCH_WORK) they are kept in DIR
+instead and reused by the next run (the weights are written once).
 """
 import argparse
 import datetime
 import json
 import os
 import platform
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -81,13 +86,28 @@ def main():
     p.add_argument("--seconds", type=float, default=20.0, help="time budget per (runner, batch)")
     p.add_argument("--jar", default=os.path.join(ROOT, "engine", "target", "g2m-engine.jar"))
     p.add_argument("--java", default="java")
-    p.add_argument("--work", default=os.environ.get("G2M_BENCH_WORK", "/tmp/g2m-bench"))
+    p.add_argument("--work", default=os.environ.get("G2M_BENCH_WORK") or None,
+                   help="keep the work files (about 1.1 GB) in this folder and reuse them (default: $G2M_BENCH_WORK, "
+                        "else a temporary folder deleted at the end)")
     args = p.parse_args()
     if not os.path.exists(args.jar):
         sys.exit(f"compare.py: {args.jar} is missing; build it first: mvn -B -ntp -q package -DskipTests")
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("compare.py: --device cuda, but this PyTorch sees no GPU")
-    os.makedirs(args.work, exist_ok=True)
+    if args.work:
+        os.makedirs(args.work, exist_ok=True)
+        run(args)
+        return
+    # SIGTERM (a scheduler, timeout) ends the run like Ctrl-C: through the finally below
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    args.work = tempfile.mkdtemp(prefix="g2m-bench-")
+    try:
+        run(args)
+    finally:
+        shutil.rmtree(args.work, ignore_errors=True)
+
+
+def run(args):
     torch.set_num_threads(args.threads)
     weights = os.path.join(args.work, f"vgg16-random-seed{WEIGHT_SEED}.pth")
     write_weights(weights)

@@ -54,6 +54,7 @@ Files (engine/src/test/resources/eval/):
     /usr/bin/python3 tools/reference/eval_reference.py --synthetic-set DIR N [W H]
 writes N pictures (JPEG, default 500x375) in the same layout to DIR, for timing runs.
 """
+import argparse
 import json
 import os
 from fractions import Fraction
@@ -684,8 +685,26 @@ def main():
         f.write('grabcut seed %d (cv2.setRNGSeed before every call)\n' % GRABCUT_SEED)
 
 
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        usage='%(prog)s [-h] [--synthetic-set DIR N [W H]]',
+        description='Without options: (re)writes the eval goldens in ' + os.path.relpath(OUT)
+                    + ' (deterministic). The module docstring lists the files.',
+        epilog='--synthetic-set DIR N [W H]: instead writes N synthetic pictures (JPEG, default 500x375) '
+               'with PASCAL-VOC boxes and val.txt in the tinyset layout to DIR, for timing runs.')
+    p.add_argument('--synthetic-set', nargs='+', metavar='ARG', help='DIR N [W H] (see below)')
+    args = p.parse_args(argv)
+    if args.synthetic_set is not None:
+        a = args.synthetic_set
+        if len(a) not in (2, 4) or not all(v.isdigit() and int(v) > 0 for v in a[1:]):
+            p.error('--synthetic-set takes DIR N [W H] (N, W, H positive integers), got: ' + ' '.join(a))
+    return args
+
+
 if __name__ == '__main__':
-    if len(sys.argv) > 1 and sys.argv[1] == '--synthetic-set':
-        synthetic_set(sys.argv[2], int(sys.argv[3]), *(int(v) for v in sys.argv[4:6]) if len(sys.argv) > 4 else (500, 375))
+    ARGS = parse_args()
+    if ARGS.synthetic_set is not None:
+        d, n, *wh = ARGS.synthetic_set
+        synthetic_set(d, int(n), *(int(v) for v in wh) if wh else (500, 375))
     else:
         main()

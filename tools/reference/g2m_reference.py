@@ -23,7 +23,8 @@ Everything is computed in float64 from float32-representable inputs and stored a
 The network weights are the tiny VGG16-topology fixture
 weights-converter/src/test/resources/fixtures/tiny_vgg16_expected.safetensors (engine names).
 
-The math follows /work/shared/spec/G2M-METHODS.md and engine/src/main/java/g2m/maps/MapMethod.java:
+The math follows the G2M method's specification (restated in README.md, "The maps") and
+engine/src/main/java/g2m/maps/MapMethod.java:
 VGG16 forward (no dropout), conv taps after ReLU, pool taps = max-pool outputs, g1 from the
 one-hot seed e_c, g2 from s = softmax(z).detach() - 10 e_c, each by its own backward pass,
 then the eight maps with unit(0) = 0.

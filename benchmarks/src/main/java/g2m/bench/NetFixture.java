@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
 
 /**
  * What every benchmark trial holds: a backend, full-size VGG16 with seeded random weights
- * uploaded to it ({@link RandomVgg16}, the same network as {@code g2m-engine bench}), and a
+ * uploaded to it ({@link RandomVgg16}, the same network as the CLI's {@code bench}), and a
  * random [batch, 3, size, size] input. Built once per trial; {@link #run()} is one op.
  */
 public final class NetFixture implements AutoCloseable {

@@ -2,10 +2,15 @@ package g2m.backend;
 
 import g2m.backend.cpu.CpuBackend;
 import g2m.backend.cuda.CudaBackend;
+import g2m.backend.cuda.GpuValidation;
 
 import java.util.Locale;
 
-/** Picks a backend by name: cpu, cuda, or auto (CUDA when a usable GPU is present, else CPU). */
+/**
+ * Picks a backend by name: cpu, cuda, or auto. Auto is the CPU while the CUDA backend has not been
+ * validated on a GPU ({@link GpuValidation}); once it has, auto is CUDA where a usable GPU is
+ * present, else the CPU. Either way the CPU backend's description says why auto chose it.
+ */
 public final class Backends {
     private Backends() {}
 
@@ -31,6 +36,11 @@ public final class Backends {
      * @throws IllegalArgumentException    for a fast precision on the CPU
      */
     public static Backend open(String device, int threads, Precision precision) {
+        return open(device, threads, precision, GpuValidation.validated(), GpuValidation.gpuVisible());
+    }
+
+    /** As above, with the validation record and the GPU probe given (tests: both states of the record). */
+    static Backend open(String device, int threads, Precision precision, boolean cudaValidated, boolean gpuVisible) {
         return switch (normalize(device)) {
             case "cpu" -> {
                 if (precision != Precision.FP32) {
@@ -40,17 +50,26 @@ public final class Backends {
             }
             case "cuda" -> CudaBackend.open(0, precision);
             default -> {
+                if (!cudaValidated) yield new CpuBackend(threads, autoNote(unvalidated(gpuVisible), precision));
                 try {
                     yield CudaBackend.open(0, precision);
                 } catch (BackendUnavailableException e) {
-                    // auto: the reason goes into the CPU backend's description (summaries, bench output)
                     String why = e.getMessage().startsWith("CUDA backend unavailable: ")
                             ? e.getMessage().substring("CUDA backend unavailable: ".length()) : e.getMessage();
-                    String note = "auto: no usable CUDA GPU (" + why.replace(" (or use --device cpu)", "") + ")"
-                            + (precision != Precision.FP32 ? "; --precision " + precision.id + " ignored, the CPU computes in fp32" : "");
-                    yield new CpuBackend(threads, note);
+                    yield new CpuBackend(threads, autoNote("no usable CUDA GPU (" + why + ")", precision));
                 }
             }
         };
+    }
+
+    /** Why auto chose the CPU while the CUDA backend is unvalidated; "--device cuda" is offered only where a GPU is visible. */
+    static String unvalidated(boolean gpuVisible) {
+        return "the CPU, since the CUDA backend has not been validated on a GPU yet"
+                + (gpuVisible ? " (an NVIDIA GPU is present: --device cuda runs on it, unvalidated)" : "");
+    }
+
+    /** The CPU backend's note for auto (summaries, bench output, the main job's last line). */
+    private static String autoNote(String why, Precision precision) {
+        return "auto: " + why + (precision != Precision.FP32 ? "; --precision " + precision.id + " ignored, the CPU computes in fp32" : "");
     }
 }

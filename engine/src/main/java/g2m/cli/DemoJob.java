@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code g2m-engine --layer conv5_1} with no weights configured and no --input (or with --demo):
+ * {@code java -jar g2m-engine.jar --layer conv5_1} with no weights configured and no --input (or with --demo):
  * the maps and the WSOL evaluation of the bundled demo network on its own sample pictures, through
  * the same two commands a user runs on real data, so the demo shows exactly what they do.
  */
@@ -74,8 +74,8 @@ final class DemoJob {
         out.flush();
         code = Main.run(eval.toArray(String[]::new), out, err);
         out.println("That was the DEMO network; its inputs stay in " + d.dir + ". For ImageNet maps of your own pictures, use torchvision's VGG16: "
-                + "g2m-engine --layer " + o.layer + " --weights vgg16-397923af.pth --input PICTURES/ "
-                + "(or run 'g2m-engine fetch vgg16' once where there is network access, then leave out --weights).");
+                + Messages.COMMAND + " --layer " + o.layer + " --weights vgg16-397923af.pth --input PICTURES/ "
+                + "(or run '" + Messages.COMMAND + " fetch vgg16' once where there is network access, then leave out --weights).");
         return code;
     }
 

@@ -1,24 +1,40 @@
 package g2m.cli;
 
+import g2m.backend.BackendUnavailableException;
+import g2m.weights.AtomicFiles;
 import g2m.weights.WeightsException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
 
 /**
- * {@code g2m-engine}: the command line. Every user error ends as one line on stderr and exit
- * code 2; an unexpected failure as one line and exit code 1 (the stack trace only with
- * G2M_DEBUG=1).
+ * The command line ({@code java -jar g2m-engine.jar}). Every user error ends as one line on
+ * stderr and exit code 2; an unexpected failure as one line and exit code 1 (the stack trace
+ * only with G2M_DEBUG=1). Every line on stderr is one line without control characters
+ * ({@link Messages}).
  */
-@Command(name = "g2m-engine",
+@Command(name = Messages.COMMAND,
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        description = {"G2M weakly-supervised localization maps (LayerCAM, SGL-G1, SGL-G2, DGL) from VGG16.",
-                "Main job: g2m-engine --layer conv5_1 --weights vgg16.safetensors --input pictures/ --output out/",
-                "Without weights and --input (or with --demo): the bundled demo network on its sample pictures.",
-                "Writes <stem>_<method>.png overlays (with --raw also .npy maps) and summary.json.",
-                "Exit codes: 0 ok, 2 bad input or usage, 3 some pictures failed (the rest were written), 1 internal error."},
+        // Each line is shorter than the default width of 80 columns, so picocli does not wrap them
+        // (it breaks lines after dots too, which would split a name like summary.json).
+        description = {"G2M weakly-supervised localization maps from VGG16: LayerCAM, SGL-G1, SGL-G2,",
+                "DGL (and the Grad-CAM family).",
+                "Main job:",
+                "  " + Messages.COMMAND + " --layer conv5_1 --weights vgg16.safetensors \\",
+                "      --input pictures/ --output out/",
+                "writes <stem>_<method>.png overlays (with --raw also .npy maps) and",
+                "summary.json. Without weights and --input (or with --demo): the bundled demo",
+                "network on its sample pictures.",
+                "Exit codes: 0 ok, 2 bad input or usage, 3 some pictures failed (the rest were",
+                "written), 1 internal error."},
         subcommands = {ConvertCommand.class, InspectCommand.class, FetchCommand.class, BenchCommand.class, EvalCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
@@ -51,34 +67,88 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     }
 
     /** Runs the CLI with the given streams and returns the exit code (used by tests). */
-    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    public static int run(String[] args, PrintWriter out, PrintWriter rawErr) {
+        PrintWriter err = Messages.lineSafe(rawErr);
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);
+        Version version = new Version();
+        for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(version);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("g2m-engine: " + ex.getMessage() + " (run '" + ex.getCommandLine().getCommandSpec().qualifiedName()
-                    + " --help' for the options)");
+            err.println(Messages.error(ex.getMessage() + suggestion(ex) + " (run '"
+                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options)"));
             return EXIT_USER_ERROR;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
             if (isUserError(ex)) {
-                err.println("g2m-engine: " + ex.getMessage());
+                String hint = ex instanceof BackendUnavailableException && String.valueOf(ex.getMessage()).startsWith("CUDA")
+                        ? " (or use --device cpu)" : "";
+                err.println(Messages.error(ex.getMessage() + hint));
                 return EXIT_USER_ERROR;
             }
-            err.println("g2m-engine: internal error: " + ex + (debug() ? "" : " (set G2M_DEBUG=1 for the stack trace)"));
-            if (debug()) ex.printStackTrace(err);
-            return EXIT_INTERNAL_ERROR;
+            return internalError(ex, err);
         });
         try {
             return cl.execute(args);
         } catch (OutOfMemoryError e) {
-            err.println("g2m-engine: out of memory (" + e.getMessage() + "); give the JVM more with java -Xmx<size>");
+            err.println(Messages.error(outOfMemory(e)));
             return EXIT_USER_ERROR;
         } catch (Error e) { // e.g. a native library that fails to load: one line here too, not the JVM's stack dump
-            err.println("g2m-engine: internal error: " + e + (debug() ? "" : " (set G2M_DEBUG=1 for the stack trace)"));
-            if (debug()) e.printStackTrace(err);
-            return EXIT_INTERNAL_ERROR;
+            return internalError(e, err);
         }
+    }
+
+    /** "; did you mean --weights?" for a mistyped option or subcommand (picocli's suggestions), else "". */
+    static String suggestion(CommandLine.ParameterException ex) {
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException u)) return "";
+        List<String> s = u.getSuggestions();
+        if (s == null || s.isEmpty()) return "";
+        return "; did you mean " + String.join(" or ", s.subList(0, Math.min(3, s.size()))) + "?";
+    }
+
+    static String outOfMemory(OutOfMemoryError e) {
+        long max = Runtime.getRuntime().maxMemory();
+        return String.format(Locale.ROOT, "out of memory (%s; this JVM may use %.1f GB): give it more, e.g. java -Xmx%dg -jar g2m-engine.jar …",
+                e.getMessage(), max / 1e9, Math.max(2, 2 * (long) Math.ceil(max / (double) (1L << 30))));
+    }
+
+    static int internalError(Throwable ex, PrintWriter err) {
+        err.println(Messages.error("internal error: " + whatFailed(ex) + where(ex)
+                + (debug() ? "" : " (set G2M_DEBUG=1 for the stack trace)")));
+        if (debug()) ex.printStackTrace(err);
+        return EXIT_INTERNAL_ERROR;
+    }
+
+    /** What failed, in words rather than an exception's class name (which says little to a user). */
+    static String whatFailed(Throwable t) {
+        if (t instanceof ExceptionInInitializerError && t.getCause() != null) return whatFailed(t.getCause());
+        if (t instanceof UncheckedIOException u && u.getCause() != null) return "an I/O error: " + AtomicFiles.describe(u.getCause());
+        if (t instanceof IOException io) return "an I/O error: " + AtomicFiles.describe(io);
+        String kind;
+        if (t instanceof NullPointerException) kind = "a missing value";
+        else if (t instanceof IndexOutOfBoundsException) kind = "an index out of range";
+        else if (t instanceof NegativeArraySizeException) kind = "a negative array size";
+        else if (t instanceof ArithmeticException) kind = "an arithmetic error";
+        else if (t instanceof ClassCastException) kind = "a value of an unexpected type";
+        else if (t instanceof UnsupportedOperationException) kind = "an unsupported operation";
+        else if (t instanceof java.util.ConcurrentModificationException) kind = "a collection changed while it was read";
+        else if (t instanceof StackOverflowError) kind = "a stack overflow (too deep a recursion)";
+        else if (t instanceof UnsatisfiedLinkError) kind = "a native library failed to load";
+        else if (t instanceof NoClassDefFoundError) kind = "a class missing from this build";
+        else if (t instanceof LinkageError) kind = "a class that does not fit this build";
+        else kind = "an unexpected failure";
+        String m = t.getMessage();
+        return m == null || m.isBlank() ? kind : kind + ": " + m;
+    }
+
+    /** " (at MapsJob.java:123)": where in the engine it failed, for a bug report; "" when unknown. */
+    static String where(Throwable t) {
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getClassName().startsWith("g2m.") && e.getFileName() != null) {
+                return " (at " + e.getFileName() + (e.getLineNumber() > 0 ? ":" + e.getLineNumber() : "") + ")";
+            }
+        }
+        return "";
     }
 
     /**
@@ -87,7 +157,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
      */
     static boolean isUserError(Throwable ex) {
         return ex instanceof WeightsException || ex instanceof UserException || ex instanceof g2m.image.ImageException
-                || ex instanceof g2m.backend.BackendUnavailableException || ex instanceof g2m.backend.DeviceOutOfMemoryException;
+                || ex instanceof BackendUnavailableException || ex instanceof g2m.backend.DeviceOutOfMemoryException;
     }
 
     static boolean debug() {
@@ -101,11 +171,26 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         }
     }
 
+    /** -V / --version on every command: the version the build wrote into g2m/version.properties (the pom's). */
     static final class Version implements CommandLine.IVersionProvider {
+        static final String RESOURCE = "/g2m/version.properties";
+
+        /** The pom's version, e.g. 0.1.0-SNAPSHOT, or "unknown" when the resource is missing (a bad build). */
+        static String number() {
+            try (InputStream in = Main.class.getResourceAsStream(RESOURCE)) {
+                if (in == null) return "unknown";
+                Properties p = new Properties();
+                p.load(in);
+                String v = p.getProperty("version", "").trim();
+                return v.isEmpty() || v.startsWith("${") ? "unknown" : v;
+            } catch (IOException e) {
+                return "unknown";
+            }
+        }
+
         @Override
         public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"g2m-engine " + (v == null ? "(development build)" : v),
+            return new String[] {"g2m-engine " + number(),
                     "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.home") + ")"};
         }
     }

@@ -23,7 +23,7 @@ final class WeightsChoice {
         Path w = configured(explicit);
         if (w != null) return w;
         throw new Main.UserException("no weights: pass --weights FILE (a .pth, .caffemodel or .safetensors VGG16), set G2M_WEIGHTS, "
-                + "or run 'g2m-engine fetch vgg16' once to download torchvision's VGG16 into " + fetchCache().getParent());
+                + "or run '" + Messages.COMMAND + " fetch vgg16' once to download torchvision's VGG16 into " + fetchCache().getParent());
     }
 
     private static Path fetchCache() {

@@ -212,7 +212,7 @@ public final class CudaBackend implements Backend {
             if (cudaDriverGetVersion(driver) != 0) driver[0] = 0;
             throw new BackendUnavailableException(CudaNatives.PREFIX + explainDeviceCount(st, driver[0], CudaNatives.NAMER));
         }
-        if (count[0] == 0) throw new BackendUnavailableException(CudaNatives.PREFIX + "no CUDA GPU found (or use --device cpu)");
+        if (count[0] == 0) throw new BackendUnavailableException(CudaNatives.PREFIX + "no CUDA GPU found");
         if (device >= count[0]) {
             throw new BackendUnavailableException(CudaNatives.PREFIX + "GPU " + device + " does not exist (" + count[0] + " GPU"
                     + (count[0] == 1 ? "" : "s") + " found)");
@@ -229,13 +229,13 @@ public final class CudaBackend implements Backend {
             name = "status " + status;
         }
         return switch (status) {
-            case 100 -> "no CUDA GPU found (or use --device cpu)";
+            case 100 -> "no CUDA GPU found";
             case 35, 36 -> "the NVIDIA driver is too old for CUDA 13" + (driverVersion > 0 ? " (it supports CUDA " + cudaVersion(driverVersion) + ")" : "")
-                    + ": install driver 580 or newer (or use --device cpu)";
-            case 34 -> "libcuda.so is the CUDA toolkit's stub, not an NVIDIA driver (no GPU driver installed; or use --device cpu)";
-            case 803 -> "the NVIDIA kernel module and libcuda.so versions differ (reboot or reinstall the driver; or use --device cpu)";
+                    + ": install driver 580 or newer";
+            case 34 -> "libcuda.so is the CUDA toolkit's stub, not an NVIDIA driver (no GPU driver installed)";
+            case 803 -> "the NVIDIA kernel module and libcuda.so versions differ (reboot or reinstall the driver)";
             case 46 -> "the GPU is busy or unavailable (exclusive-process mode?): " + name;
-            default -> "cudaGetDeviceCount failed: " + name + " (or use --device cpu)";
+            default -> "cudaGetDeviceCount failed: " + name;
         };
     }
 
@@ -280,7 +280,7 @@ public final class CudaBackend implements Backend {
             this.totalMemory = total;
             if (cc < MIN_COMPUTE_CAPABILITY) {
                 throw new BackendUnavailableException(CudaNatives.PREFIX + name + " has compute capability " + cc / 10 + "." + cc % 10
-                        + "; the CUDA backend needs 8.0 or newer (or use --device cpu)");
+                        + "; the CUDA backend needs 8.0 or newer");
             }
             byte[] image = Kernels.readImage(Kernels.FATBIN);
             CUstream_st st = new CUstream_st();
@@ -339,7 +339,7 @@ public final class CudaBackend implements Backend {
     static RuntimeException openFailure(int device, RuntimeException e) {
         if (e instanceof CudaException || e instanceof DeviceOutOfMemoryException) {
             String m = String.valueOf(e.getMessage()).strip().lines().findFirst().orElse("");
-            return new BackendUnavailableException(CudaNatives.PREFIX + "opening GPU " + device + " failed: " + m + " (or use --device cpu)", e);
+            return new BackendUnavailableException(CudaNatives.PREFIX + "opening GPU " + device + " failed: " + m, e);
         }
         return e;
     }

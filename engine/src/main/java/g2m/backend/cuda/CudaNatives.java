@@ -55,21 +55,19 @@ final class CudaNatives {
             if (c.getMessage() != null && !c.getMessage().isBlank()) deepest = firstLine(c.getMessage());
         }
         String s = all.toString().toLowerCase(Locale.ROOT);
-        String hint = " (or use --device cpu)";
         if (s.contains("libcuda.so")) {
-            return PREFIX + "no NVIDIA driver on this machine (libcuda.so.1 not found)" + hint;
+            return PREFIX + "no NVIDIA driver on this machine (libcuda.so.1 not found)";
         }
         if (s.contains("libcudart.so")) {
-            return PREFIX + "the CUDA 13 runtime (libcudart.so.13) was not found: install CUDA 13 or add its lib64 folder to LD_LIBRARY_PATH" + hint;
+            return PREFIX + "the CUDA 13 runtime (libcudart.so.13) was not found: install CUDA 13 or add its lib64 folder to LD_LIBRARY_PATH";
         }
         if (s.contains("libcublas")) {
-            return PREFIX + "cuBLAS 13 (libcublas.so.13, libcublasLt.so.13) was not found: add its folder to LD_LIBRARY_PATH" + hint;
+            return PREFIX + "cuBLAS 13 (libcublas.so.13, libcublasLt.so.13) was not found: add its folder to LD_LIBRARY_PATH";
         }
         if (s.contains("libcudnn")) {
-            return PREFIX + "cuDNN 9 (libcudnn*.so.9) was not found: add its folder to LD_LIBRARY_PATH" + hint;
+            return PREFIX + "cuDNN 9 (libcudnn*.so.9) was not found: add its folder to LD_LIBRARY_PATH";
         }
-        return PREFIX + "cannot load the CUDA libraries (" + t.getClass().getSimpleName()
-                + (deepest == null ? "" : ": " + deepest) + ")" + hint;
+        return PREFIX + "cannot load the CUDA libraries" + (deepest == null ? "" : " (" + deepest + ")");
     }
 
     private static String firstLine(String m) {

@@ -27,7 +27,7 @@ import static org.bytedeco.cuda.global.cudart.cuModuleUnload;
 final class Kernels implements AutoCloseable {
     static final String FATBIN = "/g2m/cuda/g2m_kernels.fatbin";
     static final String MISSING = CudaNatives.PREFIX + "CUDA kernels missing from this build (nvcc was not found when it was built:"
-            + " rebuild with CUDA 13's nvcc on PATH, see kernels/), or use --device cpu";
+            + " rebuild with CUDA 13's nvcc on PATH, see kernels/)";
     static final int MAX_PARAMS = 16;
     /** Element-wise launches: at most this many blocks; the kernels loop grid-stride over the rest. */
     static final long MAX_LINEAR_BLOCKS = 1L << 20;
@@ -63,7 +63,7 @@ final class Kernels implements AutoCloseable {
             // CUDA_ERROR_NO_BINARY_FOR_GPU 209, CUDA_ERROR_INVALID_PTX 218, CUDA_ERROR_UNSUPPORTED_PTX_VERSION 222
             if (st == 209 || st == 218 || st == 222) {
                 throw new BackendUnavailableException(CudaNatives.PREFIX + "this build's kernels (SASS sm_80, sm_90; PTX compute_90) cannot run on "
-                        + gpu + " (" + namer.name(CudaStatus.Api.DRIVER, st) + "); use --device cpu");
+                        + gpu + " (" + namer.name(CudaStatus.Api.DRIVER, st) + ")");
             }
             CudaStatus.check(CudaStatus.Api.DRIVER, st, "cuModuleLoadData(g2m_kernels.fatbin)", namer);
             module = m;

@@ -167,6 +167,6 @@ public final class WeightsFetcher {
     private static WeightsException noNetwork(URI url, String why) {
         String name = url.getPath().substring(url.getPath().lastIndexOf('/') + 1);
         return new WeightsException("cannot download " + url + " (" + why + "). Without network access, copy " + name
-                + " here by other means and run: g2m-engine convert " + name + " vgg16.safetensors");
+                + " here by other means and run: java -jar g2m-engine.jar convert " + name + " vgg16.safetensors");
     }
 }
