@@ -145,7 +145,7 @@ public final class EvalReport {
     /** results.json: settings, counts, exact values, skipped images, and this session's timing ({@code run}, may be null). */
     public ObjectNode json(ObjectNode settings, String datasetDescription, ObjectNode run) {
         ObjectNode o = JSON.createObjectNode();
-        o.put("protocol", "layercam_loc ten-crop WSOL evaluation, see G2M-METHODS.md; MaxBoxAccV2 after Choe et al. 2020");
+        o.put("protocol", "layercam_loc ten-crop WSOL evaluation (the engine's g2m/eval/PROTOCOL.md); MaxBoxAccV2 after Choe et al. 2020");
         o.put("dataset", datasetDescription);
         o.put("images", evaluated);
         o.set("settings", settings);
