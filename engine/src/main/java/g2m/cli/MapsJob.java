@@ -104,8 +104,8 @@ final class MapsJob {
         @Option(names = "--force", description = "overwrite existing output files")
         boolean force;
 
-        @Option(names = "--demo", description = "run the bundled demo network on its sample pictures (also what happens "
-                + "with no --input when no weights are configured): overlays, summary.json and the localization table")
+        @Option(names = "--demo", description = "run the bundled demo network on its sample pictures, as happens with no --input "
+                + "when no weights are configured: overlays, the localization table and summary.json")
         boolean demo;
     }
 
