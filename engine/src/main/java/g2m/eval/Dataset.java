@@ -195,7 +195,8 @@ public record Dataset(String kind, List<Sample> samples, String source) {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             md.update(kind.getBytes(StandardCharsets.UTF_8));
             for (Sample s : samples) {
-                md.update(("\n" + s.name() + "\t" + s.label() + "\t" + (s.boxes() == null ? "xml" : s.boxes().toString())).getBytes(StandardCharsets.UTF_8));
+                String truth = s.masks() != null ? "masks " + s.masks().names() : s.boxes() == null ? "xml" : s.boxes().toString();
+                md.update(("\n" + s.name() + "\t" + s.label() + "\t" + truth).getBytes(StandardCharsets.UTF_8));
             }
             return HexFormat.of().formatHex(md.digest());
         } catch (NoSuchAlgorithmException e) {

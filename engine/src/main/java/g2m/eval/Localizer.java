@@ -52,6 +52,12 @@ public final class Localizer {
      * @param saveMap  where to write the uint8 map the box was taken from (PNG), or null
      */
     public static ImageRecord.Outcome locate(float[] cropMaps, int h, int w, LoadedImage picture, List<Box> gts, boolean grabCut, Path saveMap) {
+        return locate(cropMaps, h, w, picture, gts, grabCut, saveMap, null);
+    }
+
+    /** As above; with {@code truth} (a mask dataset's pixels) also the PxAP histograms of the same score map. */
+    public static ImageRecord.Outcome locate(float[] cropMaps, int h, int w, LoadedImage picture, List<Box> gts, boolean grabCut, Path saveMap,
+                                             PixelMask truth) {
         int side = TenCrop.RESIZE;
         int width = picture.width(), height = picture.height();
         float[] canvas = Canvas.assemble(cropMaps, 0, h, w);
@@ -64,8 +70,9 @@ public final class Localizer {
         double iou = Iou.bestLayercam(gts, box)[0];
         float[] score = MaxBoxAccV2.scoreMap(canvas, side, width, height);
         long[][] hits = MaxBoxAccV2.hits(MaxBoxAccV2.bestIous(score, width, height, gts));
+        long[] pixels = truth == null ? null : PxAp.histograms(score, truth);
         if (saveMap != null) writeGrayPng(saveMap, mask, width, height);
-        return new ImageRecord.Outcome(box, iou, hits);
+        return new ImageRecord.Outcome(box, iou, hits, pixels);
     }
 
     /** An 8-bit gray PNG, written whole or not at all. */
