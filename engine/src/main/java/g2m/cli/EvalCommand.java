@@ -13,6 +13,7 @@ import g2m.eval.EvalRunner;
 import g2m.eval.ImageRecord;
 import g2m.eval.MapFiles;
 import g2m.eval.MaxBoxAccV2;
+import g2m.eval.WsolMetadata;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
 import g2m.net.GradientSource;
@@ -52,7 +53,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--labels", paramLabel = "FILE", description = "one '<file name> <class index>' line per picture (Caffe's val.txt); names relative to --images, no '..'")
     Path labels;
 
-    @Option(names = "--boxes", paramLabel = "DIR", description = "one PASCAL-VOC XML per picture, <stem>.xml (the ILSVRC2012 validation boxes)")
+    @Option(names = "--boxes", paramLabel = "DIR|FILE",
+            description = "one PASCAL-VOC XML per picture, <stem>.xml (the ILSVRC2012 validation boxes); or layercam_loc's val_box.mat, "
+                    + "whose entry i is the picture on line i of --labels")
     Path boxes;
 
     @Option(names = "--cub", paramLabel = "DIR",
@@ -61,6 +64,15 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--split", paramLabel = "test|train|all", defaultValue = "test", description = "CUB split (default: ${DEFAULT-VALUE})")
     String split;
+
+    @Option(names = "--wsol-metadata", paramLabel = "DIR",
+            description = "instead of --labels/--boxes: a wsolevaluation metadata split (metadata/<ILSVRC|CUB|OpenImages>/<split>/: image_ids.txt, "
+                    + "class_labels.txt, localization.txt with boxes or masks); --images is the folder its image ids are relative to. "
+                    + "With masks (OpenImages) PxAP is reported too")
+    Path wsolMetadata;
+
+    @Option(names = "--masks", paramLabel = "DIR", description = "with --wsol-metadata: the folder the mask paths are relative to (default: --images)")
+    Path masks;
 
     @Option(names = "--layers", paramLabel = "TAP[,TAP…]", defaultValue = "conv5_1", description = "taps, all from one pass (default: ${DEFAULT-VALUE})")
     String layers;
@@ -204,12 +216,19 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private Dataset dataset() {
+        if (wsolMetadata != null) {
+            if (cub != null || labels != null || boxes != null) throw new Main.UserException("--wsol-metadata replaces --labels, --boxes and --cub; give one or the other");
+            if (images == null) throw new Main.UserException("--wsol-metadata needs --images, the folder its image ids are relative to");
+            return WsolMetadata.read(wsolMetadata, images, masks);
+        }
+        if (masks != null) throw new Main.UserException("--masks goes with --wsol-metadata");
         if (cub != null) {
             if (images != null || labels != null || boxes != null) throw new Main.UserException("--cub replaces --images, --labels and --boxes; give one or the other");
             return Dataset.cub(cub, split);
         }
         if (images == null || labels == null || boxes == null) {
-            throw new Main.UserException("give --images DIR --labels FILE --boxes DIR (ILSVRC2012 validation layout), or --cub DIR");
+            throw new Main.UserException("give --images DIR --labels FILE --boxes DIR|val_box.mat (ILSVRC2012 validation layout), --cub DIR, "
+                    + "or --wsol-metadata DIR --images DIR");
         }
         return Dataset.ilsvrc(labels, images, boxes);
     }

@@ -25,11 +25,21 @@ public record Dataset(String kind, List<Sample> samples, String source) {
      * line per image (Caffe's val.txt), the pictures in {@code images}, and one PASCAL-VOC XML per
      * picture in {@code boxes} ({@code <stem>.xml}). Every listed picture and XML file must exist
      * (checked now, so a long run does not stop at image 40,000); the XML files are parsed later.
+     * {@code boxes} may instead be layercam_loc's {@code val_box.mat} ({@link MatBoxes}), whose
+     * entry i belongs to the labels file's i-th picture.
      */
     public static Dataset ilsvrc(Path labels, Path images, Path boxes) {
         requireDir(images, "--images");
-        requireDir(boxes, "--boxes");
+        List<List<Box>> matBoxes = Files.isRegularFile(boxes) ? MatBoxes.read(boxes) : null;
+        if (matBoxes == null) requireDir(boxes, "--boxes");
         List<String> lines = readLines(labels, "labels file");
+        if (matBoxes != null) {
+            long listed = lines.stream().filter(l -> !l.isBlank()).count();
+            if (listed != matBoxes.size()) {
+                throw new EvalException(boxes + " has " + matBoxes.size() + " entries but " + labels + " lists " + listed
+                        + " pictures; entry i belongs to line i, so they must match (--limit N evaluates the first N)");
+            }
+        }
         List<Sample> out = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         List<String> missingImages = new ArrayList<>();
@@ -44,8 +54,12 @@ public record Dataset(String kind, List<Sample> samples, String source) {
             int label = parseLabel(labels, i + 1, f[1], 0);
             if (!seen.add(f[0])) throw new EvalException(labels + " line " + (i + 1) + ": " + f[0] + " is listed twice");
             Path img = resolve(images, f[0], labels + " line " + (i + 1), "--images");
-            Path xml = boxFile(boxes, f[0]);
             if (!Files.isRegularFile(img)) missingImages.add(f[0]);
+            if (matBoxes != null) {
+                out.add(new Sample(f[0], img, label, null, matBoxes.get(out.size())));
+                continue;
+            }
+            Path xml = boxFile(boxes, f[0]);
             if (xml == null) missingBoxes.add(f[0]);
             out.add(new Sample(f[0], img, label, xml == null ? boxes.resolve(stem(f[0]) + ".xml") : xml, null));
         }
@@ -192,7 +206,8 @@ public record Dataset(String kind, List<Sample> samples, String source) {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             md.update(kind.getBytes(StandardCharsets.UTF_8));
             for (Sample s : samples) {
-                md.update(("\n" + s.name() + "\t" + s.label() + "\t" + (s.boxes() == null ? "xml" : s.boxes().toString())).getBytes(StandardCharsets.UTF_8));
+                String truth = s.masks() != null ? "masks " + s.masks().names() : s.boxes() == null ? "xml" : s.boxes().toString();
+                md.update(("\n" + s.name() + "\t" + s.label() + "\t" + truth).getBytes(StandardCharsets.UTF_8));
             }
             return HexFormat.of().formatHex(md.digest());
         } catch (NoSuchAlgorithmException e) {

@@ -18,7 +18,9 @@ import java.util.Locale;
 /**
  * The results of a run, added up from its checkpoint (images {@code 0 … limit−1}, in order), and
  * the files written from them: results.md (the seed's table), results.csv, results.json and, when
- * asked, boxes.csv.
+ * asked, boxes.csv. On a mask dataset (records with PxAP histograms) PxAP is added: a section in
+ * results.md, a last column {@code pxap} in results.csv, {@code pxap} per result in results.json;
+ * box datasets' files are unchanged.
  */
 public final class EvalReport {
     public static final String MD = "results.md", CSV = "results.csv", JSON_FILE = "results.json", BOXES = "boxes.csv";
@@ -32,6 +34,7 @@ public final class EvalReport {
     private final Path checkpoint;
     private final int limit;
     private final boolean withBoxes;
+    private boolean withPxAp;
     private int evaluated;
 
     private EvalReport(Path checkpoint, List<Tap> taps, List<MapMethod> methods, int limit, boolean withBoxes) {
@@ -48,6 +51,10 @@ public final class EvalReport {
     public static EvalReport fromCheckpoint(Path checkpoint, List<Tap> taps, List<MapMethod> methods, int limit, boolean withBoxes) {
         EvalReport r = new EvalReport(checkpoint, taps, methods, limit, withBoxes);
         r.forEachRecord(r::add);
+        r.withPxAp = r.stats[0].pxAp().images() > 0;
+        for (LocStats s : r.stats) {
+            if (r.withPxAp && s.pxAp().images() != s.images()) throw new EvalException(checkpoint + " is damaged: some records lack their PxAP histograms");
+        }
         return r;
     }
 
@@ -67,6 +74,7 @@ public final class EvalReport {
         for (int k = 0; k < stats.length; k++) {
             ImageRecord.Outcome o = rec.outcomes().get(k);
             stats[k].add(top1, top5, o.iou(), o.maxBoxHits());
+            if (o.pixelHistograms() != null) stats[k].pxAp().add(o.pixelHistograms());
         }
     }
 
@@ -125,11 +133,30 @@ public final class EvalReport {
                     methods.get(k % methods.size()).id, LocStats.twoDecimals(s.maxBox().value()), LocStats.twoDecimals(m[0]),
                     LocStats.twoDecimals(m[1]), LocStats.twoDecimals(m[2]), String.format(Locale.ROOT, "%.4f", s.meanIou())));
         }
+        if (withPxAp) {
+            sb.append("\nPxAP (Choe et al. 2020; pixel average precision over the object masks, ignored pixels left out, thresholds 0…0.99):\n\n");
+            sb.append("| Layers   | Method     | PxAP  |\n");
+            sb.append("| -------- | --------   | ----  |\n");
+            for (int k = 0; k < stats.length; k++) {
+                sb.append(String.format(Locale.ROOT, "| %-8s | %-10s | %-5s |%n", taps.get(k / methods.size()).id, methods.get(k % methods.size()).id,
+                        pxAp(stats[k])));
+            }
+        }
         return sb.toString();
     }
 
+    /** Whether the records carry PxAP histograms (a mask dataset). */
+    public boolean withPxAp() {
+        return withPxAp;
+    }
+
+    private static String pxAp(LocStats s) {
+        double v = s.pxAp().value();
+        return Double.isNaN(v) ? "n/a" : LocStats.twoDecimals(v);
+    }
+
     public String csv() {
-        StringBuilder sb = new StringBuilder("layer,method,top1_loc,top5_loc,gt_known_loc,top1_cls,top5_cls,mean_iou,maxboxacc_v2\n");
+        StringBuilder sb = new StringBuilder("layer,method,top1_loc,top5_loc,gt_known_loc,top1_cls,top5_cls,mean_iou,maxboxacc_v2" + (withPxAp ? ",pxap" : "") + "\n");
         for (int k = 0; k < stats.length; k++) {
             LocStats s = stats[k];
             long n = s.images();
@@ -137,7 +164,9 @@ public final class EvalReport {
                     .append(LocStats.percent(s.top1Loc(), n)).append(',').append(LocStats.percent(s.top5Loc(), n)).append(',')
                     .append(LocStats.percent(s.gtKnown(), n)).append(',').append(LocStats.percent(s.top1Cls(), n)).append(',')
                     .append(LocStats.percent(s.top5Cls(), n)).append(',').append(String.format(Locale.ROOT, "%.4f", s.meanIou())).append(',')
-                    .append(n == 0 ? "n/a" : LocStats.twoDecimals(s.maxBox().value())).append('\n');
+                    .append(n == 0 ? "n/a" : LocStats.twoDecimals(s.maxBox().value()));
+            if (withPxAp) sb.append(',').append(pxAp(s));
+            sb.append('\n');
         }
         return sb.toString();
     }
@@ -145,7 +174,8 @@ public final class EvalReport {
     /** results.json: settings, counts, exact values, skipped images, and this session's timing ({@code run}, may be null). */
     public ObjectNode json(ObjectNode settings, String datasetDescription, ObjectNode run) {
         ObjectNode o = JSON.createObjectNode();
-        o.put("protocol", "layercam_loc ten-crop WSOL evaluation (the engine's g2m/eval/PROTOCOL.md); MaxBoxAccV2 after Choe et al. 2020");
+        o.put("protocol", "layercam_loc ten-crop WSOL evaluation (the engine's g2m/eval/PROTOCOL.md); MaxBoxAccV2 after Choe et al. 2020"
+                + (withPxAp ? "; PxAP after Choe et al. 2020" : ""));
         o.put("dataset", datasetDescription);
         o.put("images", evaluated);
         o.set("settings", settings);
@@ -177,6 +207,12 @@ public final class EvalReport {
                 ObjectNode lv = mb.putObject("iou_" + MaxBoxAccV2.IOU_LEVELS[l]);
                 lv.put("accuracy", m[l]);
                 lv.put("best_threshold", best[l] / 100.0);
+            }
+            if (withPxAp) {
+                double v = s.pxAp().value();
+                ObjectNode px = e.putObject("pxap");
+                if (Double.isNaN(v)) px.putNull("value");
+                else px.put("value", v);
             }
         }
         ArrayNode sk = o.putArray("skipped");

@@ -172,7 +172,7 @@ public final class EvalRunner {
     }
 
     /** A decoded picture, ready for the network, or why it could not be. */
-    private record Prepared(int index, Sample sample, LoadedImage picture, List<Box> gts, float[] input, ImageRecord failed) {}
+    private record Prepared(int index, Sample sample, LoadedImage picture, List<Box> gts, PixelMask truth, float[] input, ImageRecord failed) {}
 
     private static final class Pipeline {
         private static final int CROP_VALUES = 3 * TenCrop.CROP * TenCrop.CROP;
@@ -226,14 +226,15 @@ public final class EvalRunner {
         private Prepared prepare(int index, Sample s) {
             try {
                 LoadedImage picture = ImageLoader.load(s.image(), cfg.maxPixels());
-                List<Box> gts = s.groundTruth();
+                PixelMask truth = s.masks() == null ? null : PixelMask.read(s.masks(), picture.width(), picture.height());
+                List<Box> gts = truth != null ? truth.boxes() : s.groundTruth();
                 float[] x = new float[TenCrop.CROPS * CROP_VALUES];
                 TenCrop.input(TenCrop.resize(picture), net.preprocessing(), x, 0);
-                return new Prepared(index, s, picture, gts, x, null);
+                return new Prepared(index, s, picture, gts, truth, x, null);
             } catch (ImageException | EvalException e) {
-                return new Prepared(index, s, null, null, null, ImageRecord.skipped(index, s.name(), e.getMessage()));
+                return new Prepared(index, s, null, null, null, null, ImageRecord.skipped(index, s.name(), e.getMessage()));
             } catch (RuntimeException e) {
-                return new Prepared(index, s, null, null, null, ImageRecord.skipped(index, s.name(), "failed: " + reason(e)));
+                return new Prepared(index, s, null, null, null, null, ImageRecord.skipped(index, s.name(), "failed: " + reason(e)));
             }
         }
 
@@ -295,7 +296,7 @@ public final class EvalRunner {
                         for (MapMethod m : cfg.methods()) {
                             Path png = cfg.saveMaps() ? output.resolve(MAPS_DIR).resolve(MapFiles.name(s, tap, m)) : null;
                             out.add(Localizer.locate(maps[k++], sizes[t][0], sizes[t][1], p.picture(), p.gts(), cfg.grabCut().appliesTo(tap), png,
-                                    cfg.maxBoxFrame()));
+                                    cfg.maxBoxFrame(), p.truth()));
                         }
                     }
                     return new ImageRecord(p.index(), s.name(), null, s.label(), Localizer.top(logits, 5),

@@ -10,12 +10,16 @@ import java.util.List;
 /**
  * What one image contributed, as one checkpoint line: its label, the Top-5 classes of the summed
  * ten-crop logits, its size, and per (tap, method), in the run's order, the box, its best IoU and
- * the MaxBoxAccV2 hits; or why it was skipped.
+ * the MaxBoxAccV2 hits (and on a mask dataset the PxAP histograms, key "px"); or why it was skipped.
  */
 public record ImageRecord(int index, String name, String error, int label, int[] top5, int width, int height, List<Outcome> outcomes) {
 
-    /** One (tap, method) of one image. */
-    public record Outcome(Box box, double iou, long[][] maxBoxHits) {}
+    /** One (tap, method) of one image; {@code pixelHistograms} ({@link PxAp#VALUES} counts) only on a mask dataset, else null. */
+    public record Outcome(Box box, double iou, long[][] maxBoxHits, long[] pixelHistograms) {
+        public Outcome(Box box, double iou, long[][] maxBoxHits) {
+            this(box, iou, maxBoxHits, null);
+        }
+    }
 
     /** A skipped image; the reason is kept as one printable line (it may quote a file's text). */
     public static ImageRecord skipped(int index, String name, String error) {
@@ -57,6 +61,13 @@ public record ImageRecord(int index, String name, String error, int label, int[]
             a.add(oc.box().x1()).add(oc.box().y1()).add(oc.box().x2()).add(oc.box().y2()).add(oc.iou());
             for (long[] level : oc.maxBoxHits()) a.add(level[0]).add(level[1]);
         }
+        if (!outcomes.isEmpty() && outcomes.get(0).pixelHistograms() != null) {
+            ArrayNode px = o.putArray("px");
+            for (Outcome oc : outcomes) {
+                ArrayNode a = px.addArray();
+                for (long v : oc.pixelHistograms()) a.add(v);
+            }
+        }
         return o.toString();
     }
 
@@ -84,6 +95,8 @@ public record ImageRecord(int index, String name, String error, int label, int[]
         for (int i = 0; i < top5.length; i++) top5[i] = t.get(i).intValue();
         Outcome[] out = new Outcome[outcomes];
         int levels = MaxBoxAccV2.IOU_LEVELS.length;
+        JsonNode px = o.get("px");
+        if (px != null && (!px.isArray() || px.size() != outcomes)) throw new IllegalArgumentException("record of " + name + " has bad PxAP histograms");
         for (int k = 0; k < outcomes; k++) {
             JsonNode a = r.get(k);
             if (!a.isArray() || a.size() != 5 + 2 * levels) throw new IllegalArgumentException("record of " + name + " has a bad outcome");
@@ -93,7 +106,17 @@ public record ImageRecord(int index, String name, String error, int label, int[]
                 hits[l][0] = a.get(5 + 2 * l).longValue();
                 hits[l][1] = a.get(6 + 2 * l).longValue();
             }
-            out[k] = new Outcome(box, a.get(4).doubleValue(), hits);
+            long[] pixels = null;
+            if (px != null) {
+                JsonNode p = px.get(k);
+                if (!p.isArray() || p.size() != PxAp.VALUES) throw new IllegalArgumentException("record of " + name + " has bad PxAP histograms");
+                pixels = new long[PxAp.VALUES];
+                for (int v = 0; v < pixels.length; v++) {
+                    if (!p.get(v).isIntegralNumber() || !p.get(v).canConvertToLong() || p.get(v).longValue() < 0) throw new IllegalArgumentException("record of " + name + " has bad PxAP histograms");
+                    pixels[v] = p.get(v).longValue();
+                }
+            }
+            out[k] = new Outcome(box, a.get(4).doubleValue(), hits, pixels);
         }
         return new ImageRecord(index, name, null, o.get("label").intValue(), top5, o.path("w").intValue(), o.path("h").intValue(), List.of(out));
     }

@@ -6,7 +6,7 @@ import java.math.RoundingMode;
 /**
  * Step 8 of the protocol, accumulated over images for one (tap, method): GT-known loc (best IoU
  * ≥ 0.5), Top-1 loc (GT-known and Top-1 class right), Top-5 loc (GT-known and the label in the
- * Top-5), the classification accuracies, the mean best IoU, and MaxBoxAccV2.
+ * Top-5), the classification accuracies, the mean best IoU, MaxBoxAccV2, and on mask datasets PxAP.
  */
 public final class LocStats {
     public static final double IOU_THRESHOLD = 0.5;
@@ -14,6 +14,7 @@ public final class LocStats {
     private long images, top1Cls, top5Cls, gtKnown, top1Loc, top5Loc;
     private double iouSum;
     private final MaxBoxAccV2.Accumulator maxBox = new MaxBoxAccV2.Accumulator();
+    private final PxAp.Accumulator pxAp = new PxAp.Accumulator();
 
     /** One image: whether its label was Top-1 / in the Top-5, its best IoU, its MaxBoxAccV2 hits. */
     public void add(boolean top1, boolean top5, double iou, long[][] maxBoxHits) {
@@ -60,6 +61,11 @@ public final class LocStats {
 
     public MaxBoxAccV2.Accumulator maxBox() {
         return maxBox;
+    }
+
+    /** PxAP's summed histograms (mask datasets; no image otherwise). */
+    public PxAp.Accumulator pxAp() {
+        return pxAp;
     }
 
     /** 100·count/n with exactly two decimals, halves to even (n = 0: "n/a"). */

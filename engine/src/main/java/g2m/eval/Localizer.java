@@ -53,12 +53,15 @@ public final class Localizer {
      * @param saveMap  where to write the uint8 map the box was taken from (PNG), or null
      */
     public static ImageRecord.Outcome locate(float[] cropMaps, int h, int w, LoadedImage picture, List<Box> gts, boolean grabCut, Path saveMap) {
-        return locate(cropMaps, h, w, picture, gts, grabCut, saveMap, MaxBoxAccV2.Frame.PICTURE);
+        return locate(cropMaps, h, w, picture, gts, grabCut, saveMap, MaxBoxAccV2.Frame.PICTURE, null);
     }
 
-    /** The same, with MaxBoxAccV2 computed in {@code frame}. */
+    /**
+     * The same, with MaxBoxAccV2 computed in {@code frame}; with {@code truth} (a mask dataset's
+     * pixels) also the PxAP histograms of the score map at the picture's size.
+     */
     public static ImageRecord.Outcome locate(float[] cropMaps, int h, int w, LoadedImage picture, List<Box> gts, boolean grabCut, Path saveMap,
-                                             MaxBoxAccV2.Frame frame) {
+                                             MaxBoxAccV2.Frame frame, PixelMask truth) {
         int side = TenCrop.RESIZE;
         int width = picture.width(), height = picture.height();
         float[] canvas = Canvas.assemble(cropMaps, 0, h, w);
@@ -70,8 +73,9 @@ public final class Localizer {
         Box box = BoxExtractor.box(mask, width, height);
         double iou = Iou.bestLayercam(gts, box)[0];
         long[][] hits = MaxBoxAccV2.canvasHits(canvas, side, width, height, gts, frame);
+        long[] pixels = truth == null ? null : PxAp.histograms(MaxBoxAccV2.scoreMap(canvas, side, width, height), truth);
         if (saveMap != null) writeGrayPng(saveMap, mask, width, height);
-        return new ImageRecord.Outcome(box, iou, hits);
+        return new ImageRecord.Outcome(box, iou, hits, pixels);
     }
 
     /** An 8-bit gray PNG, written whole or not at all ({@link EvalOutputException} when it cannot be). */
