@@ -73,6 +73,7 @@ class EvalAnnotationsCliTest {
         for (String l : lines.subList(1, lines.size())) {
             com.fasterxml.jackson.databind.node.ObjectNode o = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(l);
             o.remove("name");
+            o.remove("crc");            // the line's checksum covers the name, which differs between the layouts
             r.add(o);
         }
         return r;
