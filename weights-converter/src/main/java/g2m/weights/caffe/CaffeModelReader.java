@@ -126,7 +126,7 @@ public final class CaffeModelReader {
         } catch (IOException e) {
             throw new WeightsException(what + ": cannot read: " + oneLine(AtomicFiles.describe(e)), e);
         } catch (RuntimeException e) {
-            throw bad(what, "corrupt protobuf (" + oneLine(String.valueOf(e)) + ")", e);
+            throw bad(what, "corrupt protobuf" + (e.getMessage() == null ? "" : " (" + oneLine(e.getMessage()) + ")"), e);
         } catch (StackOverflowError e) {
             throw bad(what, "corrupt protobuf (nesting too deep)", e);
         }

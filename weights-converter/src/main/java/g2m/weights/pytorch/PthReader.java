@@ -85,8 +85,8 @@ public final class PthReader {
         } catch (PickleException e) {
             throw new WeightsException(what + ": corrupt pickle (" + oneLine(e.getMessage()) + ")", e);
         } catch (RuntimeException e) {
-            throw new WeightsException(what + ": corrupt checkpoint (" + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + oneLine(e.getMessage())) + ")", e);
+            throw new WeightsException(what + ": corrupt checkpoint (" + (e.getMessage() == null ? "malformed content"
+                    : oneLine(e.getMessage())) + ")", e);
         } catch (StackOverflowError e) {
             throw new WeightsException(what + ": corrupt checkpoint (its objects nest too deeply)", e);
         } catch (OutOfMemoryError e) {
@@ -238,7 +238,8 @@ public final class PthReader {
         Object version = legacyPickle(file, pos, new TorchUnpickler(true), "protocol version");
         if (!(version instanceof Integer v) || v != LEGACY_PROTOCOL_VERSION) {
             throw new PthFormatException("unsupported legacy checkpoint protocol version "
-                    + (version instanceof Number ? version.toString() : TorchUnpickler.typeName(version))
+                    + (version instanceof BigInteger big ? "(a " + big.bitLength() + "-bit number)" // its decimal text costs quadratic time
+                       : version instanceof Number ? version.toString() : TorchUnpickler.typeName(version))
                     + " (expected " + LEGACY_PROTOCOL_VERSION + ")");
         }
         Object sysInfo = legacyPickle(file, pos, new TorchUnpickler(true), "sys_info");
@@ -320,7 +321,7 @@ public final class PthReader {
             throw new PthFormatException("corrupt pickle in " + where + " (" + oneLine(e.getMessage()) + ")");
         } catch (RuntimeException e) {
             // a cast, an empty stack, a malformed number: Pyrolite does not check its input
-            throw new PthFormatException("corrupt pickle in " + where + " (" + e.getClass().getSimpleName() + ")");
+            throw new PthFormatException("corrupt pickle in " + where + " (its opcodes do not fit together)");
         } finally {
             u.close();
         }

@@ -163,6 +163,17 @@ final class TorchUnpickler extends Unpickler {
                 }
                 // an OrderedDict's state is its instance __dict__ (state_dict()'s _metadata): not needed
             }
+            // Pyrolite trims the list after every APPENDS and the whole stack after every POP_MARK,
+            // so that the next push copies it all again: quadratic time for many short runs.
+            case Opcodes.APPEND -> {
+                Object value = stack.pop();
+                targetList().add(value);
+            }
+            case Opcodes.APPENDS -> {
+                List<Object> items = stack.pop_all_since_marker();
+                targetList().addAll(items);
+            }
+            case Opcodes.POP_MARK -> stack.pop_all_since_marker();
             case Opcodes.EMPTY_SET, Opcodes.ADDITEMS, Opcodes.FROZENSET ->
                     throw new PthFormatException("pickle contains a set, which a PyTorch state dict never does");
             default -> {
@@ -170,6 +181,16 @@ final class TorchUnpickler extends Unpickler {
             }
         }
         return NO_RETURN_VALUE;
+    }
+
+    private List<Object> targetList() {
+        Object target = stack.peek();
+        if (!(target instanceof List)) {
+            throw new PthFormatException("pickle is corrupt (list items added to a " + typeName(target) + ")");
+        }
+        @SuppressWarnings("unchecked")
+        List<Object> list = (List<Object>) target;
+        return list;
     }
 
     private Map<Object, Object> targetMap() {

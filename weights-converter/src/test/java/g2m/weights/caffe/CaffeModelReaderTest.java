@@ -235,7 +235,7 @@ class CaffeModelReaderTest {
     }
 
     @Test
-    @Timeout(value = 30, unit = TimeUnit.SECONDS) // a hang guard: each run used to copy every value before it
+    @Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard: each run used to copy every value before it
     void manyPackedRunsInOneBlobAreReadInLinearTime() throws IOException {
         byte[] file = manyPackedRuns(400_000); // 2.4 MB: 59 s when each run copied all values so far
         LinkedHashMap<String, Tensor> got = CaffeModelReader.read(write("runs.caffemodel", file));
@@ -306,7 +306,7 @@ class CaffeModelReaderTest {
     private static final long SLACK = 1 << 20;
 
     @Test
-    @Timeout(value = 120, unit = TimeUnit.SECONDS) // a hang guard: speed belongs in benchmarks
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard: speed belongs in benchmarks
     void fuzz() throws IOException {
         long start = System.nanoTime();
         int parsed = 0;

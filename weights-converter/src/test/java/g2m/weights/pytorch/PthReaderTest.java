@@ -343,6 +343,51 @@ class PthReaderTest {
         for (int i = 0; i < pickles.length; i++) refused(write("odd" + i + ".pth", zip(pickles[i], Map.of())));
     }
 
+    // ---------------------------------------------------------------- linear time
+
+    /** The legacy fixture's magic-number pickle followed by {@code versionPickle}. */
+    static byte[] legacyWithVersion(byte[] versionPickle) throws IOException {
+        byte[] legacy = Files.readAllBytes(fixture("tiny_vgg16_legacy.pth"));
+        int magicEnd = PickleScanner.scan(ByteBuffer.wrap(legacy), 0, "test", 0);
+        return concat(Arrays.copyOf(legacy, magicEnd), versionPickle);
+    }
+
+    /** A LONG4 of {@code n} bytes (all 0x11, so a positive number of 8n bits). */
+    static byte[] long4(int n) {
+        byte[] digits = new byte[n];
+        Arrays.fill(digits, (byte) 0x11);
+        return new Pkl().proto(2).op(0x8b).u32(n).raw(digits).stop();
+    }
+
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard: its decimal text took 64 s at 8 MB
+    void hugeIntegerAsProtocolVersionIsRefusedInLinearTime() throws IOException {
+        WeightsException e = refused(write("long4.pth", legacyWithVersion(long4(8 << 20))));
+        assertTrue(e.getMessage().contains("8388608-byte integer"), e.getMessage());
+        // one just under the cap reaches the version check, which names its size, not its digits
+        WeightsException small = refused(write("long4-small.pth", legacyWithVersion(long4(PickleScanner.MAX_LONG4_BYTES))));
+        assertTrue(small.getMessage().contains("protocol version (a 8189-bit number)"), small.getMessage());
+    }
+
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard: Pyrolite re-copied the list or stack each time
+    void manyShortAppendsAndPopMarksTakeLinearTime() throws IOException {
+        // one list grown by a million APPENDS of one item each (4 MB)
+        WeightsException appends = refused(write("appends.pth", zip(dense("\u0080\u0002]", "(K\u0001e", 1_000_000), Map.of())));
+        assertTrue(appends.getMessage().contains("list"), appends.getMessage());
+        // a million items on the stack, then half a million MARK, POP_MARK pairs
+        WeightsException popMarks = refused(write("popmarks.pth", zip(dense("\u0080\u0002" + "N".repeat(1_000_000), "(1", 500_000),
+                Map.of())));
+        assertTrue(popMarks.getMessage().contains("None"), popMarks.getMessage());
+        // APPEND and APPENDS onto something that is not a list: a plain message, no Java class names
+        for (String pkl : new String[] {"\u0080\u0002}K\u0001a.", "\u0080\u0002}(K\u0001e."}) {
+            WeightsException e = refused(write("append-dict.pth", zip(dense(pkl, "", 0), Map.of())));
+            assertTrue(e.getMessage().contains("list items added to a dict"), e.getMessage());
+        }
+        WeightsException empty = refused(write("append-empty.pth", zip(dense("\u0080\u0002a.", "", 0), Map.of())));
+        assertFalse(empty.getMessage().matches(".*[A-Z][a-z]+Exception.*"), empty.getMessage());
+    }
+
     // ---------------------------------------------------------------- fuzz
 
     static long allocated() {
@@ -350,11 +395,15 @@ class PthReaderTest {
     }
 
     @Test
-    @Timeout(value = 120, unit = TimeUnit.SECONDS) // a hang guard: speed belongs in benchmarks
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard: speed belongs in benchmarks
     void fuzzedFilesOnlyEverThrowWeightsExceptionAndAllocateBoundedMemory() throws IOException {
         List<byte[]> seeds = List.of(Files.readAllBytes(fixture("tiny_vgg16_zip.pth")),
                 Files.readAllBytes(fixture("tiny_vgg16_legacy.pth")),
-                Files.readAllBytes(fixture("tiny_vgg16_views_legacy.pth")));
+                Files.readAllBytes(fixture("tiny_vgg16_views_legacy.pth")),
+                // inputs that once took quadratic time (see the linear-time tests above), small
+                legacyWithVersion(long4(4096)),
+                zip(dense("\u0080\u0002]", "(K\u0001e", 2000), Map.of()),
+                zip(dense("\u0080\u0002" + "N".repeat(2000), "(1", 1000), Map.of()));
         Random r = new Random(20261125);
         Path f = tmp.resolve("fuzz.pth");
         PthReader.read(fixture("tiny_vgg16_zip.pth")); // warm up class loading

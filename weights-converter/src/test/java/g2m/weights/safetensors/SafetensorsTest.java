@@ -201,7 +201,7 @@ class SafetensorsTest {
     }
 
     @Test
-    @Timeout(value = 60, unit = TimeUnit.SECONDS) // a hang guard
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard
     void moreTensorsThanTheKernelAllowsMappingsAreRead() throws IOException {
         // 100,000 tensors (6.6 MB): one mapping per tensor passed vm.max_map_count (65,530) and crashed the JVM
         Checkpoint c = Safetensors.read(manyTinyTensors(dir.resolve("100k.safetensors"), 100_000));
@@ -213,7 +213,7 @@ class SafetensorsTest {
     }
 
     @Test
-    @Timeout(value = 30, unit = TimeUnit.SECONDS) // a hang guard
+    @Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard
     void namesWhoseHashesCollideAreReadNotRefusedAsAnAttack() throws IOException {
         // "aB" and "b!" collide under Jackson's symbol-table hash (h * 33 + c) whatever its seed:
         // 2^12 names from 12 such pairs share one hash chain
