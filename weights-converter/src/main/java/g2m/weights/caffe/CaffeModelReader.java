@@ -6,6 +6,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import g2m.weights.AtomicFiles;
 import g2m.weights.DType;
+import g2m.weights.InputFiles;
 import g2m.weights.Tensor;
 import g2m.weights.WeightsException;
 import g2m.weights.caffe.proto.CaffeMin.BlobProto;
@@ -104,6 +105,7 @@ public final class CaffeModelReader {
     /** Reads every layer's weights, in file order. */
     public static LinkedHashMap<String, Tensor> read(Path file) {
         String what = String.valueOf(file);
+        InputFiles.requireRegularFile(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size == 0) throw bad(what, "the file is empty");

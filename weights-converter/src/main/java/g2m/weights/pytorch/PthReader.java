@@ -2,6 +2,7 @@ package g2m.weights.pytorch;
 
 import g2m.weights.AtomicFiles;
 import g2m.weights.DType;
+import g2m.weights.InputFiles;
 import g2m.weights.Tensor;
 import g2m.weights.WeightsException;
 import g2m.weights.pytorch.TorchUnpickler.StorageRoot;
@@ -73,6 +74,7 @@ public final class PthReader {
      */
     public static LinkedHashMap<String, Tensor> read(Path file) {
         String what = file.toString();
+        InputFiles.requireRegularFile(file);
         try {
             return readChecked(file);
         } catch (PthFormatException e) {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import g2m.weights.AtomicFiles;
 import g2m.weights.Checkpoint;
 import g2m.weights.DType;
+import g2m.weights.InputFiles;
 import g2m.weights.Tensor;
 import g2m.weights.WeightsException;
 
@@ -60,10 +61,11 @@ public final class Safetensors {
      * contiguous and not overlapping.
      */
     public static Checkpoint read(Path file) {
+        InputFiles.requireRegularFile(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return read(ch, file.toString());
         } catch (NoSuchFileException e) {
-            throw new WeightsException("no such file: " + file);
+            throw new WeightsException(file + ": no such file");
         } catch (IOException e) {
             throw new WeightsException("cannot read " + file + ": " + AtomicFiles.describe(e), e);
         }
