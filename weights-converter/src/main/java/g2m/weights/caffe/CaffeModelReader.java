@@ -7,6 +7,7 @@ import com.google.protobuf.WireFormat;
 import g2m.weights.AtomicFiles;
 import g2m.weights.DType;
 import g2m.weights.InputFiles;
+import g2m.weights.Printable;
 import g2m.weights.Tensor;
 import g2m.weights.WeightsException;
 import g2m.weights.caffe.proto.CaffeMin.BlobProto;
@@ -154,14 +155,7 @@ public final class CaffeModelReader {
 
     /** A name from the file, safe to print: control characters escaped, length capped. */
     static String quote(String s) {
-        StringBuilder b = new StringBuilder("'");
-        for (int i = 0; i < s.length() && i < 80; i++) {
-            char c = s.charAt(i);
-            if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') b.append(String.format("\\u%04x", (int) c));
-            else b.append(c);
-        }
-        if (s.length() > 80) b.append("...");
-        return b.append('\'').toString();
+        return "'" + Printable.escape(s, 80) + "'";
     }
 
     /**

@@ -1,6 +1,7 @@
 package g2m.weights.pytorch;
 
 import g2m.weights.DType;
+import g2m.weights.Printable;
 import net.razorvine.pickle.IObjectConstructor;
 import net.razorvine.pickle.Opcodes;
 import net.razorvine.pickle.PickleUtils;
@@ -349,14 +350,6 @@ final class TorchUnpickler extends Unpickler {
 
     /** A name or key from the file made safe for a one-line message. */
     static String printable(String s) {
-        StringBuilder sb = new StringBuilder();
-        int i = 0;
-        for (; i < s.length() && sb.length() < 200; i++) {
-            char c = s.charAt(i);
-            if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029) sb.append(String.format("\\u%04x", (int) c));
-            else sb.append(c);
-        }
-        if (i < s.length()) sb.append("...");
-        return sb.toString();
+        return Printable.escape(s, 200);
     }
 }
