@@ -91,7 +91,8 @@ public final class Safetensors {
         try {
             root = JSON.readTree(header);
         } catch (JsonProcessingException e) {
-            throw bad(what, "header is not valid JSON (" + e.getOriginalMessage() + ")");
+            // Jackson's limits name their Java methods ("from `StreamReadConstraints...`"): not for users
+            throw bad(what, "header is not valid JSON (" + e.getOriginalMessage().replaceAll(", from `[^`]*`", "") + ")");
         }
         if (root == null || !root.isObject()) throw bad(what, "header is not a JSON object");
 

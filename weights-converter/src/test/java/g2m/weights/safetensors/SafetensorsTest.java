@@ -138,6 +138,9 @@ class SafetensorsTest {
         assertTrue(rejected(raw("{\"__metadata__\":{\"k\":5}}", 0)).contains("not a string"));
         assertTrue(rejected(raw("{\"x\":" + "[".repeat(5000) + "]".repeat(5000) + "}", 0)).contains("JSON"));
         assertTrue(rejected(raw("not json at all", 0)).contains("JSON"));
+        String longName = rejected(raw("{\"" + "n".repeat(60_000) + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4));
+        assertTrue(longName.contains("Name length (60000) exceeds the maximum allowed (50000)"), longName);
+        assertFalse(longName.contains("StreamReadConstraints"), longName);
         String nl = rejected(raw("{\"a\\nb\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8));
         assertTrue(nl.contains("a\\u000ab"), nl);
         Files.write(dir.resolve("short"), new byte[] {1, 2, 3});
