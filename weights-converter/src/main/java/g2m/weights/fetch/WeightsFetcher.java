@@ -105,6 +105,8 @@ public final class WeightsFetcher {
         Path target = cacheDir.resolve(hn.stem + ".safetensors");
         if (Files.exists(target) && !overwrite) return target;
         Path download = null;
+        Path created = firstMissing(cacheDir.toAbsolutePath()); // removed again if the fetch fails
+        boolean ok = false;
         try {
             AtomicFiles.createFolder(cacheDir, target);
             // a hidden .part beside where the .pth would go, deleted on SIGINT/SIGTERM, swept if a killed run left one
@@ -120,11 +122,31 @@ public final class WeightsFetcher {
             meta.put("source_url", url.toString());
             meta.put("source_sha256", sha);
             g2m.weights.safetensors.Safetensors.write(target, new Checkpoint(c.tensors(), meta), true);
+            ok = true;
             return target;
         } catch (IOException e) {
             throw new WeightsException("cannot write to cache folder " + cacheDir + ": " + AtomicFiles.describe(e), e);
         } finally {
             if (download != null) TempFiles.delete(download);
+            if (!ok && created != null) removeEmptyFolders(cacheDir.toAbsolutePath(), created);
+        }
+    }
+
+    /** The outermost folder of {@code dir} that does not exist yet (null if it all exists). */
+    private static Path firstMissing(Path dir) {
+        Path missing = null;
+        for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) missing = p;
+        return missing;
+    }
+
+    /** Deletes {@code dir} and its parents up to {@code top} while they are empty. */
+    private static void removeEmptyFolders(Path dir, Path top) {
+        for (Path p = dir; p != null && p.startsWith(top); p = p.getParent()) {
+            try {
+                Files.delete(p);
+            } catch (IOException e) {
+                return; // not empty (or not ours to remove): stop
+            }
         }
     }
 

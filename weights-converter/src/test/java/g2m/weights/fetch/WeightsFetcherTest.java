@@ -264,6 +264,15 @@ class WeightsFetcherTest {
     }
 
     @Test
+    void aFailedFetchRemovesTheCacheFoldersItMade() {
+        Path fresh = cache.resolve("new").resolve("cache");
+        assertThrows(WeightsException.class,
+                () -> WeightsFetcher.fetch(url("tiny-00000000.pth"), fresh, false, limits(5), n -> { }));
+        assertFalse(Files.exists(cache.resolve("new")), "nothing created by a fetch that failed");
+        assertOnlyCacheFile(null);
+    }
+
+    @Test
     void urlWithoutHashIsRefused() {
         WeightsException e = assertThrows(WeightsException.class,
                 () -> WeightsFetcher.fetch(url("vgg16.pth"), cache, false, limits(5), n -> { }));
