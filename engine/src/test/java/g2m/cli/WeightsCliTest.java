@@ -219,9 +219,7 @@ class WeightsCliTest {
             assertExitTwoOneLine(big, "--max-size must be a positive number", "--max-size 0");
             assertExitTwoOneLine(CliTest.run("fetch", "vgg16", "--url", url, "--deadline", "-5"), "--deadline must be", "--deadline -5");
             assertExitTwoOneLine(CliTest.run("fetch", "vgg16", "--url", url, "--timeout", "0"), "--timeout must be", "--timeout 0");
-            try (var l = Files.list(cache)) {
-                assertEquals(List.of(), l.toList(), "nothing cached, no temporary file left");
-            }
+            assertFalse(Files.exists(cache), "nothing cached, no temporary file or folder left");
             CliTest.Result help = CliTest.run("fetch", "--help");
             assertTrue(help.out().contains("--deadline") && help.out().contains("3600") && help.out().contains("2048"), help.out());
         } finally {
