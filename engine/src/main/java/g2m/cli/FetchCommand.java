@@ -30,8 +30,17 @@ final class FetchCommand implements Callable<Integer> {
     @Option(names = "--force", description = "download again even if the converted file is cached")
     boolean force;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30", description = "give up when connecting, or waiting for more bytes, takes longer than this (default: ${DEFAULT-VALUE})")
-    int timeoutSeconds;
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30",
+            description = "give up when connecting, or waiting for more bytes, takes longer than this (default: ${DEFAULT-VALUE})")
+    long timeoutSeconds;
+
+    @Option(names = "--deadline", paramLabel = "SECONDS", defaultValue = "3600",
+            description = "give up when the whole download takes longer than this (default: ${DEFAULT-VALUE})")
+    long deadlineSeconds;
+
+    @Option(names = "--max-size", paramLabel = "MIB", defaultValue = "2048",
+            description = "give up when the file is larger than this many MiB (default: ${DEFAULT-VALUE})")
+    long maxMib;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -39,7 +48,12 @@ final class FetchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        positive("--timeout", timeoutSeconds);
+        positive("--deadline", deadlineSeconds);
+        positive("--max-size", maxMib);
+        if (maxMib > Long.MAX_VALUE >> 20) throw new Main.UserException("--max-size " + maxMib + " is too large");
+        WeightsFetcher.Limits limits = new WeightsFetcher.Limits(Duration.ofSeconds(timeoutSeconds),
+                Duration.ofSeconds(deadlineSeconds), maxMib << 20);
         URI source = url != null ? url : WeightsFetcher.known(model);
         Path dir = cache != null ? cache : WeightsFetcher.defaultCache();
         Path target = WeightsFetcher.cachedFile(dir, source);
@@ -47,47 +61,56 @@ final class FetchCommand implements Callable<Integer> {
             out.println("already cached: " + target + " (use --force to download again)");
             return 0;
         }
-        Progress progress = new Progress(err, source);
-        Path result = WeightsFetcher.fetch(source, dir, force, Duration.ofSeconds(Math.max(1, timeoutSeconds)), progress::bytes);
-        progress.done();
+        Progress progress = new Progress(out, source);
+        Path result;
+        try {
+            result = WeightsFetcher.fetch(source, dir, force, limits, progress::bytes);
+        } finally {
+            progress.done();
+        }
         out.println("cached: " + result);
         return 0;
     }
 
+    private static void positive(String option, long value) {
+        if (value <= 0) throw new Main.UserException(option + " must be a positive number, got " + value);
+    }
+
     /**
-     * Says "downloading" once the first bytes arrive (so a failure to connect is the one line of its
-     * error), then the byte count about every 5 s (or on one updating line on a terminal).
+     * Says "downloading" once the first bytes arrive, then the byte count about every 5 s (or on
+     * one updating line on a terminal). On stdout, with the result: stderr holds only the one
+     * line of an error.
      */
     private static final class Progress {
-        private final PrintWriter err;
+        private final PrintWriter out;
         private final URI source;
         private final boolean tty = System.console() != null;
         private long last = System.nanoTime();
         private boolean started, printed;
 
-        Progress(PrintWriter err, URI source) {
-            this.err = err;
+        Progress(PrintWriter out, URI source) {
+            this.out = out;
             this.source = source;
         }
 
         void bytes(long n) {
             if (!started) {
                 started = true;
-                err.println("downloading " + source);
-                err.flush();
+                out.println("downloading " + source);
+                out.flush();
             }
             long now = System.nanoTime();
             if (now - last < (tty ? 200_000_000L : 5_000_000_000L)) return;
             last = now;
             printed = true;
             String s = String.format("  %.1f MB", n / 1e6);
-            if (tty) err.print("\r" + s);
-            else err.println(s);
-            err.flush();
+            if (tty) out.print("\r" + s);
+            else out.println(s);
+            out.flush();
         }
 
         void done() {
-            if (printed && tty) err.println();
+            if (printed && tty) out.println();
         }
     }
 }

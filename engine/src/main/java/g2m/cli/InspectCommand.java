@@ -1,6 +1,7 @@
 package g2m.cli;
 
 import g2m.weights.Checkpoint;
+import g2m.weights.Printable;
 import g2m.weights.Tensor;
 import g2m.weights.Vgg16;
 import g2m.weights.WeightsConverter;
@@ -18,6 +19,11 @@ import java.util.concurrent.Callable;
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Print the tensors (name, dtype, shape) and metadata of a weights file, and whether it is a valid VGG16.")
 final class InspectCommand implements Callable<Integer> {
+    /** Names and metadata from the file are printed up to this many characters. */
+    static final int MAX_TEXT = 200;
+    /** Names are padded to the longest one, but to no more than this. */
+    static final int NAME_COLUMN = 48;
+
     @Parameters(index = "0", paramLabel = "FILE", description = ".pth, .caffemodel or .safetensors file")
     Path file;
 
@@ -34,15 +40,21 @@ final class InspectCommand implements Callable<Integer> {
         Checkpoint c = WeightsConverter.readRaw(file, f);
         long params = 0;
         for (Tensor t : c.tensors().values()) params += t.numel();
-        out.printf("%s: %s, %d tensors, %,d parameters%n", file, f.label, c.tensors().size(), params);
+        out.printf("%s: %s, %d tensors, %,d parameters%n", Printable.escape(file.toString(), MAX_TEXT), f.label,
+                c.tensors().size(), params);
         if (!c.metadata().isEmpty()) {
             out.println("metadata:");
-            for (Map.Entry<String, String> e : c.metadata().entrySet()) out.printf("  %s = %s%n", e.getKey(), e.getValue());
+            for (Map.Entry<String, String> e : c.metadata().entrySet()) {
+                out.println("  " + Printable.escape(e.getKey(), MAX_TEXT) + " = " + Printable.escape(e.getValue(), MAX_TEXT));
+            }
         }
         out.println("tensors:");
-        int w = c.tensors().keySet().stream().mapToInt(String::length).max().orElse(0);
+        // names come from the file: escaped, cut, and padded to a capped width (padding every
+        // line to one huge name made output quadratic in the input)
+        int w = 1;
+        for (String n : c.tensors().keySet()) w = Math.max(w, Math.min(NAME_COLUMN, Printable.escape(n, MAX_TEXT).length()));
         for (Tensor t : c.tensors().values()) {
-            out.printf("  %-" + w + "s  %-4s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()));
+            out.printf("  %-" + w + "s  %-4s %s%n", Printable.escape(t.name(), MAX_TEXT), t.dtype(), Arrays.toString(t.shape()));
         }
         try {
             Checkpoint v = WeightsConverter.load(file, new WeightsConverter.Options(f, null, null, null));

@@ -36,6 +36,7 @@ public final class WeightsCache {
 
     /** The SHA-256 of the file's content, in hex; one-line {@link WeightsException}s for a missing or unreadable file. */
     public static String sha256(Path file) {
+        InputFiles.requireRegularFile(file);
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 20];
@@ -43,7 +44,7 @@ public final class WeightsCache {
             while ((n = in.read(buf)) > 0) md.update(buf, 0, n);
             return HexFormat.of().formatHex(md.digest());
         } catch (NoSuchFileException e) {
-            throw new WeightsException("no such file: " + file);
+            throw new WeightsException(file + ": no such file");
         } catch (IOException e) {
             throw new WeightsException("cannot read " + file + ": " + AtomicFiles.describe(e), e);
         } catch (NoSuchAlgorithmException e) {

@@ -78,6 +78,7 @@ public final class WeightsConverter {
 
     /** The format of a file, from its first bytes (and, for Caffe, its name). */
     public static Format detect(Path file) {
+        InputFiles.requireRegularFile(file);
         byte[] head = new byte[16];
         int n = 0;
         long size;
@@ -89,11 +90,10 @@ public final class WeightsConverter {
                 n += r;
             }
         } catch (NoSuchFileException e) {
-            throw new WeightsException("no such file: " + file);
+            throw new WeightsException(file + ": no such file");
         } catch (IOException e) {
             throw new WeightsException("cannot read " + file + ": " + AtomicFiles.describe(e), e);
         }
-        if (Files.isDirectory(file)) throw new WeightsException(file + " is a directory, not a weights file");
         byte[] h = java.util.Arrays.copyOf(head, n);
         if (size == 0) throw new WeightsException(file + ": empty file");
         if (Safetensors.looksLike(h, size)) return Format.SAFETENSORS;
@@ -105,6 +105,7 @@ public final class WeightsConverter {
 
     /** The file's tensors as stored (names unchanged) and its metadata (safetensors only). */
     public static Checkpoint readRaw(Path in, Format format) {
+        InputFiles.requireRegularFile(in);
         return switch (format) {
             case PYTORCH -> new Checkpoint(PthReader.read(in), Map.of());
             case CAFFE -> new Checkpoint(CaffeModelReader.read(in), Map.of());

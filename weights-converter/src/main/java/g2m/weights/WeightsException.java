@@ -19,14 +19,6 @@ public class WeightsException extends RuntimeException {
     }
 
     static String oneLine(String s) {
-        if (s == null) return "unknown error";
-        StringBuilder b = new StringBuilder(Math.min(s.length(), MAX_MESSAGE + 16));
-        for (int i = 0; i < s.length() && b.length() < MAX_MESSAGE; i++) {
-            char c = s.charAt(i);
-            if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') b.append(String.format("\\u%04x", (int) c));
-            else b.append(c);
-        }
-        if (b.length() >= MAX_MESSAGE) b.append("…");
-        return b.toString();
+        return s == null ? "unknown error" : Printable.escape(s, MAX_MESSAGE);
     }
 }

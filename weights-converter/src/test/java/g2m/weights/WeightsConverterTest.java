@@ -128,6 +128,36 @@ class WeightsConverterTest {
         }
     }
 
+    /** A named pipe in {@code dir} (opening it for reading waits for a writer forever). */
+    static Path fifo(Path dir) throws IOException, InterruptedException {
+        Path f = dir.resolve("weights.pth");
+        Process p = new ProcessBuilder("mkfifo", f.toString()).inheritIO().start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "needs mkfifo to make a named pipe");
+        return f;
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 20, unit = java.util.concurrent.TimeUnit.SECONDS,
+            threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD) // opening a FIFO hung
+    void pipesAndDevicesAreRefusedNotOpened() throws Exception {
+        Path out = dir.resolve("never.safetensors");
+        for (Path in : List.of(fifo(dir), Path.of("/dev/zero"))) {
+            List<org.junit.jupiter.api.function.Executable> uses = new java.util.ArrayList<>(List.of(
+                    () -> WeightsConverter.detect(in),
+                    () -> WeightsConverter.convert(in, out, WeightsConverter.Options.DEFAULT, false),
+                    () -> WeightsCache.resolve(in, dir.resolve("cache")),
+                    () -> WeightsCache.sha256(in)));
+            for (WeightsConverter.Format f : WeightsConverter.Format.values()) {
+                uses.add(() -> WeightsConverter.convert(in, out, new WeightsConverter.Options(f, null, null, null), false));
+            }
+            for (var use : uses) {
+                WeightsException e = assertThrows(WeightsException.class, use, in.toString());
+                assertEquals(in + ": not a regular file (a pipe, a device or a socket?); weights must be a file", e.getMessage());
+            }
+            assertFalse(Files.exists(out));
+        }
+    }
+
     @Test
     void refusesToOverwrite() throws IOException {
         Path out = dir.resolve("x.safetensors");

@@ -6,6 +6,8 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import g2m.weights.AtomicFiles;
 import g2m.weights.DType;
+import g2m.weights.InputFiles;
+import g2m.weights.Printable;
 import g2m.weights.Tensor;
 import g2m.weights.WeightsException;
 import g2m.weights.caffe.proto.CaffeMin.BlobProto;
@@ -54,8 +56,11 @@ public final class CaffeModelReader {
     /** Protobuf's hard limit on a message, and so on a .caffemodel file. */
     public static final long MAX_FILE_BYTES = Integer.MAX_VALUE;
 
+    /** Caffe's own limit on a blob's dimensions (kMaxBlobAxes). */
+    static final int MAX_AXES = 32;
     private static final int STREAM_BUFFER = 64 * 1024;
     private static final int COPY_CHUNK = 1 << 20;
+    private static final int SMALL_RUN = 256;
 
     /**
      * True if the file looks like a Caffe model: a {@code .caffemodel} name, or bytes that start
@@ -101,6 +106,7 @@ public final class CaffeModelReader {
     /** Reads every layer's weights, in file order. */
     public static LinkedHashMap<String, Tensor> read(Path file) {
         String what = String.valueOf(file);
+        InputFiles.requireRegularFile(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size == 0) throw bad(what, "the file is empty");
@@ -123,7 +129,7 @@ public final class CaffeModelReader {
         } catch (IOException e) {
             throw new WeightsException(what + ": cannot read: " + oneLine(AtomicFiles.describe(e)), e);
         } catch (RuntimeException e) {
-            throw bad(what, "corrupt protobuf (" + oneLine(String.valueOf(e)) + ")", e);
+            throw bad(what, "corrupt protobuf" + (e.getMessage() == null ? "" : " (" + oneLine(e.getMessage()) + ")"), e);
         } catch (StackOverflowError e) {
             throw bad(what, "corrupt protobuf (nesting too deep)", e);
         }
@@ -149,17 +155,14 @@ public final class CaffeModelReader {
 
     /** A name from the file, safe to print: control characters escaped, length capped. */
     static String quote(String s) {
-        StringBuilder b = new StringBuilder("'");
-        for (int i = 0; i < s.length() && i < 80; i++) {
-            char c = s.charAt(i);
-            if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') b.append(String.format("\\u%04x", (int) c));
-            else b.append(c);
-        }
-        if (s.length() > 80) b.append("...");
-        return b.append('\'').toString();
+        return "'" + Printable.escape(s, 80) + "'";
     }
 
-    /** One blob's values as raw little-endian bytes, grown as fields arrive. */
+    /**
+     * One blob's values as raw little-endian bytes, grown as fields arrive. Growth is geometric
+     * (so many short runs cost linear time, not a copy of everything so far per run) but never
+     * beyond what the bytes left in the blob can still supply, and the final array is trimmed.
+     */
     private static final class Values {
         final int elementSize;
         byte[] buf;
@@ -169,25 +172,8 @@ public final class CaffeModelReader {
             this.elementSize = elementSize;
         }
 
-        /** A packed run, already read into an exactly sized array. */
-        void appendPacked(byte[] bytes) {
-            if (buf == null) {
-                buf = bytes;
-                len = bytes.length;
-            } else {
-                ensure(bytes.length, 0);
-                System.arraycopy(bytes, 0, buf, len, bytes.length);
-                len += bytes.length;
-            }
-        }
-
-        /** One unpacked element; {@code moreInput} caps how far the buffer may grow ahead. */
-        void appendOne(long bits, int moreInput) {
-            ensure(elementSize, moreInput);
-            for (int i = 0; i < elementSize; i++) buf[len++] = (byte) (bits >>> (8 * i));
-        }
-
-        private void ensure(int extra, int moreInput) {
+        /** Makes room for {@code extra} more bytes; {@code moreInput} is what the blob holds after them. */
+        void ensure(int extra, int moreInput) {
             int need = Math.addExact(len, extra);
             if (buf != null && need <= buf.length) return;
             long grow = Math.max(need, buf == null ? 64 : 2L * buf.length);
@@ -197,8 +183,21 @@ public final class CaffeModelReader {
             buf = buf == null ? new byte[size] : Arrays.copyOf(buf, size);
         }
 
+        /** One unpacked element. */
+        void appendOne(long bits, int moreInput) {
+            ensure(elementSize, moreInput);
+            for (int i = 0; i < elementSize; i++) buf[len++] = (byte) (bits >>> (8 * i));
+        }
+
         int count() {
             return len / elementSize;
+        }
+
+        /** The values, in an array of exactly their size. */
+        byte[] bytes() {
+            if (buf == null) return new byte[0];
+            if (buf.length != len) buf = Arrays.copyOf(buf, len);
+            return buf;
         }
     }
 
@@ -341,11 +340,11 @@ public final class CaffeModelReader {
                     legacy[field - BlobProto.NUM_FIELD_NUMBER] = in.readInt64();
                     hasLegacy = true;
                 } else if (field == BlobProto.DATA_FIELD_NUMBER && wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                    floats.appendPacked(packed(4, "float data"));
+                    packed(floats, "float data");
                 } else if (field == BlobProto.DATA_FIELD_NUMBER && wire == WireFormat.WIRETYPE_FIXED32) {
                     floats.appendOne(in.readRawLittleEndian32() & 0xffffffffL, Math.max(0, in.getBytesUntilLimit()));
                 } else if (field == BlobProto.DOUBLE_DATA_FIELD_NUMBER && wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                    doubles.appendPacked(packed(8, "double data"));
+                    packed(doubles, "double data");
                 } else if (field == BlobProto.DOUBLE_DATA_FIELD_NUMBER && wire == WireFormat.WIRETYPE_FIXED64) {
                     doubles.appendOne(in.readRawLittleEndian64(), Math.max(0, in.getBytesUntilLimit()));
                 } else if (field == BlobProto.SHAPE_FIELD_NUMBER && wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
@@ -357,6 +356,9 @@ public final class CaffeModelReader {
             }
             long[] dims;
             if (shape != null) {
+                if (shape.getDimCount() > MAX_AXES) {
+                    throw bad("a blob shape has " + shape.getDimCount() + " dimensions (Caffe allows at most " + MAX_AXES + ")");
+                }
                 dims = new long[shape.getDimCount()];
                 for (int i = 0; i < dims.length; i++) dims[i] = shape.getDim(i);
             } else if (hasLegacy) {
@@ -367,8 +369,8 @@ public final class CaffeModelReader {
             return new Blob(dims, floats, doubles);
         }
 
-        /** A packed run of fixed-size elements, read into an exactly sized array. */
-        private byte[] packed(int elementSize, String of) throws IOException {
+        /** A packed run of fixed-size elements, appended to {@code to} in chunks. */
+        private void packed(Values to, String of) throws IOException {
             int len = in.readRawVarint32();
             long left = Math.min(in.getBytesUntilLimit() < 0 ? Long.MAX_VALUE : in.getBytesUntilLimit(),
                     fileSize - in.getTotalBytesRead());
@@ -376,17 +378,24 @@ public final class CaffeModelReader {
                 throw bad("packed " + of + " claims " + Integer.toUnsignedLong(len) + " bytes but only " + left
                         + " are left (truncated or corrupt file)");
             }
-            if (len % elementSize != 0) {
-                throw bad("packed " + of + " is " + len + " bytes, not a multiple of " + elementSize);
+            if (len % to.elementSize != 0) {
+                throw bad("packed " + of + " is " + len + " bytes, not a multiple of " + to.elementSize);
             }
-            byte[] out = new byte[len];
+            to.ensure(len, (int) Math.min(Integer.MAX_VALUE, left - len));
+            if (len <= SMALL_RUN) { // element by element: no array allocated per run
+                for (int off = 0; off < len; off += to.elementSize) {
+                    long bits = to.elementSize == 4 ? in.readRawLittleEndian32() & 0xffffffffL : in.readRawLittleEndian64();
+                    for (int i = 0; i < to.elementSize; i++) to.buf[to.len++] = (byte) (bits >>> (8 * i));
+                }
+                return;
+            }
             for (int off = 0; off < len; ) {
                 int n = Math.min(COPY_CHUNK, len - off);
                 byte[] chunk = in.readRawBytes(n);
-                System.arraycopy(chunk, 0, out, off, n);
+                System.arraycopy(chunk, 0, to.buf, to.len, n);
+                to.len += n;
                 off += n;
             }
-            return out;
         }
 
         private Tensor tensor(String tensorName, String of, Blob b) {
@@ -410,7 +419,7 @@ public final class CaffeModelReader {
             if (count != n) {
                 throw bad(of + " holds " + count + " values but its shape " + Arrays.toString(b.shape) + " needs " + n);
             }
-            ByteBuffer data = v.buf == null ? ByteBuffer.allocate(0) : ByteBuffer.wrap(v.buf, 0, v.len);
+            ByteBuffer data = ByteBuffer.wrap(v.bytes());
             return new Tensor(tensorName, dtype, b.shape, data);
         }
     }

@@ -2,6 +2,7 @@ package g2m.weights.fetch;
 
 import g2m.weights.AtomicFiles;
 import g2m.weights.Checkpoint;
+import g2m.weights.TempFiles;
 import g2m.weights.WeightsConverter;
 import g2m.weights.WeightsException;
 
@@ -20,6 +21,10 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -74,23 +79,39 @@ public final class WeightsFetcher {
     }
 
     /**
+     * How long and how much a download may take: {@code timeout} bounds connecting and every
+     * wait for more bytes, {@code deadline} the whole download (a server that drips a byte now
+     * and then never trips the timeout), {@code maxBytes} its size (an endless body would fill
+     * the disk).
+     */
+    public record Limits(Duration timeout, Duration deadline, long maxBytes) {
+        /** 30 s per wait, one hour in all, 2 GiB (torchvision's VGG16 is 528 MB). */
+        public static final Limits DEFAULT = new Limits(Duration.ofSeconds(30), Duration.ofHours(1), 2048L << 20);
+
+        public Limits {
+            if (timeout.isNegative() || timeout.isZero() || deadline.isNegative() || deadline.isZero() || maxBytes <= 0) {
+                throw new WeightsException("download limits must be positive");
+            }
+        }
+    }
+
+    /**
      * Fetches {@code url} into {@code cacheDir} unless its converted file is already there
      * (then {@code overwrite} decides). Progress goes to {@code progress} as bytes so far.
      * Returns the converted file.
      */
-    public static Path fetch(URI url, Path cacheDir, boolean overwrite, Duration timeout, LongConsumer progress) {
+    public static Path fetch(URI url, Path cacheDir, boolean overwrite, Limits limits, LongConsumer progress) {
         HashedName hn = hashedName(url);
         Path target = cacheDir.resolve(hn.stem + ".safetensors");
         if (Files.exists(target) && !overwrite) return target;
-        try {
-            Files.createDirectories(cacheDir);
-        } catch (IOException e) {
-            throw new WeightsException("cannot create cache folder " + cacheDir + ": " + AtomicFiles.describe(e), e);
-        }
         Path download = null;
+        Path created = firstMissing(cacheDir.toAbsolutePath()); // removed again if the fetch fails
+        boolean ok = false;
         try {
-            download = Files.createTempFile(cacheDir, "." + hn.fileName + ".", ".part");
-            String sha = download(url, download, timeout, progress);
+            AtomicFiles.createFolder(cacheDir, target);
+            // a hidden .part beside where the .pth would go, deleted on SIGINT/SIGTERM, swept if a killed run left one
+            download = TempFiles.create(cacheDir.resolve(hn.fileName));
+            String sha = download(url, download, limits, progress);
             if (!sha.startsWith(hn.sha256Prefix)) {
                 throw new WeightsException("download of " + url + " is corrupt: its SHA-256 is " + sha.substring(0, 16)
                         + "…, the file name promises " + hn.sha256Prefix + "…; nothing was cached");
@@ -101,45 +122,79 @@ public final class WeightsFetcher {
             meta.put("source_url", url.toString());
             meta.put("source_sha256", sha);
             g2m.weights.safetensors.Safetensors.write(target, new Checkpoint(c.tensors(), meta), true);
+            ok = true;
             return target;
         } catch (IOException e) {
             throw new WeightsException("cannot write to cache folder " + cacheDir + ": " + AtomicFiles.describe(e), e);
         } finally {
-            if (download != null) {
-                try {
-                    Files.deleteIfExists(download);
-                } catch (IOException ignored) {
-                    // a leftover hidden .part file in the cache is harmless
-                }
+            if (download != null) TempFiles.delete(download);
+            if (!ok && created != null) removeEmptyFolders(cacheDir.toAbsolutePath(), created);
+        }
+    }
+
+    /** The outermost folder of {@code dir} that does not exist yet (null if it all exists). */
+    private static Path firstMissing(Path dir) {
+        Path missing = null;
+        for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) missing = p;
+        return missing;
+    }
+
+    /** Deletes {@code dir} and its parents up to {@code top} while they are empty. */
+    private static void removeEmptyFolders(Path dir, Path top) {
+        for (Path p = dir; p != null && p.startsWith(top); p = p.getParent()) {
+            try {
+                Files.delete(p);
+            } catch (IOException e) {
+                return; // not empty (or not ours to remove): stop
             }
         }
     }
 
     /**
-     * Streams the body to {@code dest}, returning its SHA-256 in hex. {@code timeout} bounds
-     * connecting and every wait for more bytes, so a stalled server cannot hang the download.
+     * Streams the body to {@code dest}, returning its SHA-256 in hex, within {@code limits}: a
+     * watchdog drops the connection at the deadline (which also ends a wait for headers that
+     * arrive a byte at a time), and the read loop checks the deadline and the size after every read.
      */
-    private static String download(URI url, Path dest, Duration timeout, LongConsumer progress) {
-        HttpURLConnection conn = null;
+    private static String download(URI url, Path dest, Limits limits, LongConsumer progress) {
+        HttpURLConnection conn;
         try {
             conn = (HttpURLConnection) url.toURL().openConnection();
-            conn.setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-            conn.setReadTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+        } catch (IllegalArgumentException | ClassCastException | IOException e) {
+            throw new WeightsException("cannot download " + url + ": not an http(s) URL");
+        }
+        long deadline = System.nanoTime() + nanos(limits.deadline());
+        AtomicBoolean expired = new AtomicBoolean();
+        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "g2m fetch deadline");
+            t.setDaemon(true);
+            return t;
+        });
+        watchdog.schedule(() -> {
+            expired.set(true);
+            conn.disconnect();
+        }, nanos(limits.deadline()), TimeUnit.NANOSECONDS);
+        try {
+            int timeoutMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, nanos(limits.timeout()) / 1_000_000));
+            conn.setConnectTimeout(timeoutMillis);
+            conn.setReadTimeout(timeoutMillis);
             conn.setInstanceFollowRedirects(true);
             int status = conn.getResponseCode();
             if (status != 200) {
                 throw new WeightsException("cannot download " + url + ": the server answered HTTP " + status);
             }
             long expected = conn.getContentLengthLong();
+            if (expected > limits.maxBytes()) throw tooLarge(url, "the server announces " + mb(expected), limits);
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];
             long total = 0;
             try (InputStream in = conn.getInputStream(); OutputStream out = Files.newOutputStream(dest)) {
                 int n;
                 while ((n = in.read(buf)) > 0) {
+                    if (System.nanoTime() - deadline > 0) throw pastDeadline(url, limits);
+                    total += n;
+                    if (total > limits.maxBytes()) throw tooLarge(url, "it sent more than that", limits);
                     md.update(buf, 0, n);
                     out.write(buf, 0, n);
-                    total += n;
                     progress.accept(total);
                 }
             }
@@ -149,19 +204,38 @@ public final class WeightsFetcher {
             return HexFormat.of().formatHex(md.digest());
         } catch (UnknownHostException e) {
             throw noNetwork(url, "unknown host " + url.getHost());
-        } catch (SocketTimeoutException e) {
-            throw noNetwork(url, "no answer within " + timeout.toSeconds() + " s");
-        } catch (ConnectException e) {
-            throw noNetwork(url, "connection refused or no route");
-        } catch (IllegalArgumentException | ClassCastException e) {
-            throw new WeightsException("cannot download " + url + ": not an http(s) URL");
         } catch (IOException e) {
+            if (expired.get()) throw pastDeadline(url, limits);
+            if (e instanceof SocketTimeoutException) throw noNetwork(url, "no answer within " + limits.timeout().toSeconds() + " s");
+            if (e instanceof ConnectException) throw noNetwork(url, "connection refused or no route");
             throw noNetwork(url, AtomicFiles.describe(e));
+        } catch (IllegalArgumentException e) {
+            throw new WeightsException("cannot download " + url + ": not an http(s) URL");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         } finally {
-            if (conn != null) conn.disconnect();
+            watchdog.shutdownNow();
+            conn.disconnect();
         }
+    }
+
+    /** A duration in nanoseconds, at most about 146 years (so deadline arithmetic cannot overflow). */
+    private static long nanos(Duration d) {
+        return d.compareTo(Duration.ofNanos(Long.MAX_VALUE / 2)) > 0 ? Long.MAX_VALUE / 2 : d.toNanos();
+    }
+
+    private static String mb(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MB", bytes / 1e6);
+    }
+
+    private static WeightsException tooLarge(URI url, String what, Limits limits) {
+        return new WeightsException("cannot download " + url + ": " + what + ", over the size limit of "
+                + (limits.maxBytes() >> 20) + " MiB (raise it with --max-size); nothing was cached");
+    }
+
+    private static WeightsException pastDeadline(URI url, Limits limits) {
+        return new WeightsException("cannot download " + url + ": not finished within " + limits.deadline().toSeconds()
+                + " s (raise the limit with --deadline); nothing was cached");
     }
 
     private static WeightsException noNetwork(URI url, String why) {

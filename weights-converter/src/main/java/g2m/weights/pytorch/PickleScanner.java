@@ -9,8 +9,8 @@ import java.nio.ByteOrder;
  * is known and every argument fits in the bytes that follow. Pyrolite allocates
  * {@code new byte[n]} from length prefixes before reading them, so after this pass no length
  * can make it allocate more than the pickle's own size. It also bounds the nesting of MARKs
- * (tuples, lists and dicts built from marks) and the length of text arguments (numbers parsed
- * from decimal text would otherwise cost quadratic time).
+ * (tuples, lists and dicts built from marks), the length of text arguments (numbers parsed
+ * from decimal text would otherwise cost quadratic time) and of binary integers (LONG4).
  */
 final class PickleScanner {
     private PickleScanner() {}
@@ -19,6 +19,11 @@ final class PickleScanner {
     static final int MAX_MARK_DEPTH = 1000;
     /** Longest decimal number (INT, LONG, FLOAT, GET, PUT) accepted. */
     static final int MAX_NUMBER_LINE = 64;
+    /**
+     * Longest LONG4 integer accepted, in bytes. A state dict holds no integer beyond 64 bits, and
+     * anything that turns a huge one into decimal text (a message, say) takes quadratic time.
+     */
+    static final int MAX_LONG4_BYTES = 1024;
     /** Longest module or class name in GLOBAL / INST. */
     static final int MAX_NAME_LINE = 1024;
 
@@ -92,9 +97,19 @@ final class PickleScanner {
                     p = skip(p, b.get(p - 1) & 0xff, lim, where, base, at);
                     break;
                 }
-                case 'T': case 0x8b: { // BINSTRING LONG4: signed 4-byte length
+                case 'T': { // BINSTRING: signed 4-byte length
                     p = skip(p, 4, lim, where, base, at);
                     p = skip(p, b.getInt(p - 4), lim, where, base, at);
+                    break;
+                }
+                case 0x8b: { // LONG4: signed 4-byte length
+                    p = skip(p, 4, lim, where, base, at);
+                    int n = b.getInt(p - 4);
+                    if (n > MAX_LONG4_BYTES) {
+                        throw new PthFormatException("pickle in " + where + " holds a " + n + "-byte integer (LONG4 at offset "
+                                + (base + at) + "); PyTorch never writes integers over " + MAX_LONG4_BYTES + " bytes");
+                    }
+                    p = skip(p, n, lim, where, base, at);
                     break;
                 }
                 case 'B': case 'X': { // BINBYTES BINUNICODE: unsigned 4-byte length

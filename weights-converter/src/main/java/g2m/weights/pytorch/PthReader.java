@@ -2,6 +2,7 @@ package g2m.weights.pytorch;
 
 import g2m.weights.AtomicFiles;
 import g2m.weights.DType;
+import g2m.weights.InputFiles;
 import g2m.weights.Tensor;
 import g2m.weights.WeightsException;
 import g2m.weights.pytorch.TorchUnpickler.StorageRoot;
@@ -17,10 +18,13 @@ import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Collection;
 import java.util.Enumeration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -70,6 +74,7 @@ public final class PthReader {
      */
     public static LinkedHashMap<String, Tensor> read(Path file) {
         String what = file.toString();
+        InputFiles.requireRegularFile(file);
         try {
             return readChecked(file);
         } catch (PthFormatException e) {
@@ -85,8 +90,8 @@ public final class PthReader {
         } catch (PickleException e) {
             throw new WeightsException(what + ": corrupt pickle (" + oneLine(e.getMessage()) + ")", e);
         } catch (RuntimeException e) {
-            throw new WeightsException(what + ": corrupt checkpoint (" + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + oneLine(e.getMessage())) + ")", e);
+            throw new WeightsException(what + ": corrupt checkpoint (" + (e.getMessage() == null ? "malformed content"
+                    : oneLine(e.getMessage())) + ")", e);
         } catch (StackOverflowError e) {
             throw new WeightsException(what + ": corrupt checkpoint (its objects nest too deeply)", e);
         } catch (OutOfMemoryError e) {
@@ -120,19 +125,25 @@ public final class PthReader {
 
     private static LinkedHashMap<String, Tensor> readZip(Path file, long fileSize) throws IOException {
         try (ZipFile zip = new ZipFile(file.toFile())) {
+            // One pass over the central directory: entry names must be unique (two entries of one
+            // name would let two readers see different data), and the declared sizes set the budget.
             String prefix = null;
+            Set<String> names = new HashSet<>();
+            long inflated = 0; // bytes that DEFLATED entries declare
             for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
-                String name = en.nextElement().getName();
+                ZipEntry e = en.nextElement();
+                String name = e.getName();
+                if (!names.add(name)) throw new PthFormatException("zip archive holds entry '" + printable(name) + "' twice");
                 int slash = name.indexOf('/');
-                if (slash > 0 && name.substring(slash + 1).equals("data.pkl")) {
+                if (prefix == null && slash > 0 && name.substring(slash + 1).equals("data.pkl")) {
                     prefix = name.substring(0, slash + 1);
-                    break;
                 }
+                if (e.getMethod() == ZipEntry.DEFLATED && e.getSize() > 0) inflated += Math.min(e.getSize(), maxInflated(e));
             }
             if (prefix == null) {
                 throw new PthFormatException("zip archive has no <archive>/data.pkl entry (not a PyTorch checkpoint)");
             }
-            long[] budget = {2 * fileSize + COPY_ALLOWANCE};
+            long[] budget = {2 * (fileSize + Math.min(inflated, MAX_DEFLATE_RATIO * fileSize)) + COPY_ALLOWANCE};
 
             ZipEntry order = zip.getEntry(prefix + "byteorder");
             if (order != null) {
@@ -156,33 +167,55 @@ public final class PthReader {
             Object top = unpickle(u, pkl, end, where);
 
             String dataPrefix = prefix + "data/";
-            return collect(top, root -> {
-                long bytes = storageBytes(root);
-                ZipEntry e = zip.getEntry(dataPrefix + root.key);
-                if (e == null || e.isDirectory()) {
-                    throw new PthFormatException("storage '" + printable(root.key) + "' is missing (no entry '"
-                            + printable(dataPrefix + root.key) + "')");
+            return collect(top, roots -> {
+                // Storages are read in one pass over the entries, each right after the iterator
+                // returned it: looking entries up by name walks the JDK's hash chain, which names
+                // chosen to collide make as long as the archive (quadratic time over all storages).
+                Map<String, StorageRoot> wanted = new HashMap<>();
+                for (StorageRoot r : roots) wanted.put(r.key, r);
+                for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements() && !wanted.isEmpty(); ) {
+                    ZipEntry e = en.nextElement();
+                    if (e.isDirectory() || !e.getName().startsWith(dataPrefix)) continue;
+                    StorageRoot root = wanted.remove(e.getName().substring(dataPrefix.length()));
+                    if (root == null) continue;
+                    long bytes = storageBytes(root);
+                    if (e.getSize() < bytes) {
+                        throw new PthFormatException("entry '" + printable(e.getName()) + "' holds " + e.getSize()
+                                + " bytes but its storage needs " + bytes + " (" + root.numel + " x " + root.type.name() + ")");
+                    }
+                    root.data = ByteBuffer.wrap(readEntry(zip, e, fileSize, budget), 0, (int) bytes).slice();
                 }
-                if (e.getSize() < bytes) {
-                    throw new PthFormatException("entry '" + printable(e.getName()) + "' holds " + e.getSize()
-                            + " bytes but its storage needs " + bytes + " (" + root.numel + " x " + root.type.name() + ")");
+                if (!wanted.isEmpty()) {
+                    String key = wanted.keySet().iterator().next();
+                    throw new PthFormatException("storage '" + printable(key) + "' is missing (no entry '"
+                            + printable(dataPrefix + key) + "')");
                 }
-                byte[] data = readEntry(zip, e, fileSize, budget);
-                return ByteBuffer.wrap(data, 0, (int) bytes).slice();
             }, budget);
         }
     }
 
+    /** Deflate expands at most about 1032:1, so an entry declaring more than that is lying. */
+    static final long MAX_DEFLATE_RATIO = 1032;
+
+    private static long maxInflated(ZipEntry e) {
+        long c = Math.max(e.getCompressedSize(), 0);
+        return c > Long.MAX_VALUE / MAX_DEFLATE_RATIO ? Long.MAX_VALUE : c * MAX_DEFLATE_RATIO + 64;
+    }
+
     /**
-     * An entry's bytes. Its declared size must not exceed the file's (PyTorch stores entries
-     * uncompressed) nor what is left of the read budget, and must be what the entry yields.
+     * An entry's bytes. Its declared size must be possible (a stored entry within the file, a
+     * deflated one within deflate's largest ratio of its compressed size), must fit what is left of
+     * the read budget, and must be what the entry yields; a deflated entry is inflated into an
+     * array of exactly that size.
      */
     private static byte[] readEntry(ZipFile zip, ZipEntry e, long fileSize, long[] budget) {
         long declared = e.getSize();
         String name = printable(e.getName());
-        if (declared < 0 || declared > fileSize || declared > Integer.MAX_VALUE - 16) {
-            throw new PthFormatException("entry '" + name + "' declares " + declared + " bytes, more than the file's "
-                    + fileSize + " (corrupt or not written by PyTorch)");
+        long possible = e.getMethod() == ZipEntry.DEFLATED ? maxInflated(e) : fileSize;
+        if (declared < 0 || declared > possible || declared > Integer.MAX_VALUE - 16) {
+            throw new PthFormatException("entry '" + name + "' declares " + declared + " bytes, more than "
+                    + (e.getMethod() == ZipEntry.DEFLATED ? "its " + e.getCompressedSize() + " compressed bytes can hold"
+                       : "the file's " + fileSize) + " (corrupt or not written by PyTorch)");
         }
         if (declared > budget[0]) {
             throw new PthFormatException("entries of the archive hold more data than the file size allows (corrupt)");
@@ -208,22 +241,29 @@ public final class PthReader {
     // ------------------------------------------------------------------------------------------
     // legacy format
 
-    /** The file mapped read-only: as one buffer when it fits, else window by window. */
+    /**
+     * The file mapped read-only, as one mapping when it fits in 2 GiB, else as windows of up to
+     * 2 GiB that move forward as the reader does. Never one mapping per storage: the kernel
+     * allows a process about 65,530 mappings, and a file may hold more storages than that.
+     */
     private static final class Mapped {
         final FileChannel ch;
         final long size;
-        final ByteBuffer whole;
+        private ByteBuffer window;
+        private long windowStart;
 
-        Mapped(FileChannel ch, long size) throws IOException {
+        Mapped(FileChannel ch, long size) {
             this.ch = ch;
             this.size = size;
-            this.whole = size <= Integer.MAX_VALUE ? ch.map(FileChannel.MapMode.READ_ONLY, 0, size) : null;
         }
 
         /** Bytes [pos, pos + len), len <= Integer.MAX_VALUE, inside the file. */
         ByteBuffer slice(long pos, long len) throws IOException {
-            if (whole != null) return whole.slice((int) pos, (int) len).order(ByteOrder.LITTLE_ENDIAN);
-            return ch.map(FileChannel.MapMode.READ_ONLY, pos, len).order(ByteOrder.LITTLE_ENDIAN);
+            if (window == null || pos < windowStart || pos + len > windowStart + window.capacity()) {
+                windowStart = size <= Integer.MAX_VALUE ? 0 : pos;
+                window = ch.map(FileChannel.MapMode.READ_ONLY, windowStart, Math.min(size - windowStart, Integer.MAX_VALUE));
+            }
+            return window.slice((int) (pos - windowStart), (int) len).order(ByteOrder.LITTLE_ENDIAN);
         }
     }
 
@@ -238,7 +278,8 @@ public final class PthReader {
         Object version = legacyPickle(file, pos, new TorchUnpickler(true), "protocol version");
         if (!(version instanceof Integer v) || v != LEGACY_PROTOCOL_VERSION) {
             throw new PthFormatException("unsupported legacy checkpoint protocol version "
-                    + (version instanceof Number ? version.toString() : TorchUnpickler.typeName(version))
+                    + (version instanceof BigInteger big ? "(a " + big.bitLength() + "-bit number)" // its decimal text costs quadratic time
+                       : version instanceof Number ? version.toString() : TorchUnpickler.typeName(version))
                     + " (expected " + LEGACY_PROTOCOL_VERSION + ")");
         }
         Object sysInfo = legacyPickle(file, pos, new TorchUnpickler(true), "sys_info");
@@ -289,8 +330,12 @@ public final class PthReader {
             root.data = file.slice(p + 8, bytes);
             p += 8 + bytes;
         }
-        return collect(top, root -> {
-            throw new PthFormatException("storage '" + printable(root.key) + "' is used by a tensor but missing from the file");
+        return collect(top, roots -> {
+            for (StorageRoot root : roots) {
+                if (root.data == null) {
+                    throw new PthFormatException("storage '" + printable(root.key) + "' is used by a tensor but missing from the file");
+                }
+            }
         }, new long[] {2 * size + COPY_ALLOWANCE});
     }
 
@@ -320,14 +365,15 @@ public final class PthReader {
             throw new PthFormatException("corrupt pickle in " + where + " (" + oneLine(e.getMessage()) + ")");
         } catch (RuntimeException e) {
             // a cast, an empty stack, a malformed number: Pyrolite does not check its input
-            throw new PthFormatException("corrupt pickle in " + where + " (" + e.getClass().getSimpleName() + ")");
+            throw new PthFormatException("corrupt pickle in " + where + " (its opcodes do not fit together)");
         } finally {
             u.close();
         }
     }
 
+    /** Sets the data of every given storage (all at once, so a zip is read in one pass). */
     private interface StorageLoader {
-        ByteBuffer load(StorageRoot root) throws IOException;
+        void load(Collection<StorageRoot> roots) throws IOException;
     }
 
     private static long storageBytes(StorageRoot root) {
@@ -357,26 +403,37 @@ public final class PthReader {
                 break;
             }
         }
-        LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
-        Map<TensorRef, ByteBuffer> built = new IdentityHashMap<>();
+        Map<String, TensorRef> refs = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : sd.entrySet()) {
             if (!(e.getKey() instanceof String rawName) || !(e.getValue() instanceof TensorRef t)) continue;
             String name = rawName.startsWith("module.") ? rawName.substring("module.".length()) : rawName;
-            if (out.containsKey(name)) {
+            if (refs.put(name, t) != null) {
                 throw new PthFormatException("tensor '" + printable(name) + "' appears twice");
             }
-            out.put(name, materialize(name, t, loader, budget, built));
         }
-        if (out.isEmpty()) throw new PthFormatException("no tensors found");
+        if (refs.isEmpty()) throw new PthFormatException("no tensors found");
+        // check every view first, then load the storages they use, then build the tensors
+        Set<StorageRoot> used = new LinkedHashSet<>();
+        for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
+            if (check(e.getKey(), e.getValue())) used.add(e.getValue().storage.root());
+        }
+        for (StorageRoot root : used) storageBytes(root);
+        loader.load(used);
+        LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+        Map<TensorRef, ByteBuffer> built = new IdentityHashMap<>();
+        for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
+            out.put(e.getKey(), materialize(e.getKey(), e.getValue(), budget, built));
+        }
         return out;
     }
 
-    /** A dense row-major tensor from a view (offset, size, stride) of a storage. */
-    private static Tensor materialize(String name, TensorRef t, StorageLoader loader, long[] budget,
-                                      Map<TensorRef, ByteBuffer> built) throws IOException {
+    /**
+     * Checks that a tensor's type is supported and that its view (offset, size, stride) lies
+     * inside its storage; returns whether it needs the storage's data (it has elements).
+     */
+    private static boolean check(String name, TensorRef t) {
         StorageRoot root = t.storage.root();
-        DType dtype = root.type.dtype();
-        if (dtype == null) {
+        if (root.type.dtype() == null) {
             throw new PthFormatException("tensor '" + printable(name) + "' is stored as torch." + root.type.name()
                     + ", which is not supported (only FloatStorage, HalfStorage, BFloat16Storage and DoubleStorage)");
         }
@@ -385,19 +442,11 @@ public final class PthReader {
         if (numel > Integer.MAX_VALUE) {
             throw new PthFormatException("tensor '" + printable(name) + "' has " + numel + " elements (at most 2^31 - 1 are supported)");
         }
-        ByteBuffer done = built.get(t);
-        if (done != null) return new Tensor(name, dtype, size, done);
-
-        long base = t.storage.offset(); // the view's first element in the root storage
         long limit = t.storage.numel(); // elements the view spans
         long last = t.offset;          // highest element index the tensor touches
-        boolean contiguous = true;
-        long expect = 1;
         try {
             for (int d = size.length - 1; d >= 0; d--) {
                 if (numel > 0) last = Math.addExact(last, Math.multiplyExact(size[d] - 1, t.stride[d]));
-                if (size[d] != 1 && t.stride[d] != expect) contiguous = false;
-                expect = Math.multiplyExact(expect, Math.max(size[d], 1));
             }
         } catch (ArithmeticException e) {
             last = Long.MAX_VALUE;
@@ -408,17 +457,31 @@ public final class PthReader {
                     + ") reaches element " + (last == Long.MAX_VALUE ? "beyond 2^63" : Long.toString(last))
                     + " of a storage that holds " + limit);
         }
+        return numel > 0;
+    }
+
+    /** A dense row-major tensor from a checked view of a loaded storage. */
+    private static Tensor materialize(String name, TensorRef t, long[] budget, Map<TensorRef, ByteBuffer> built) {
+        StorageRoot root = t.storage.root();
+        DType dtype = root.type.dtype();
+        long[] size = t.size;
+        long numel = Tensor.numel(size);
+        ByteBuffer done = built.get(t);
+        if (done != null) return new Tensor(name, dtype, size, done);
+
         int es = dtype.size;
         ByteBuffer data;
         if (numel == 0) {
             data = ByteBuffer.allocate(0);
         } else {
-            if (root.data == null) {
-                storageBytes(root);
-                root.data = loader.load(root);
+            boolean contiguous = true;
+            long expect = 1; // at most numel, which fits an int
+            for (int d = size.length - 1; d >= 0; d--) {
+                if (size[d] != 1 && t.stride[d] != expect) contiguous = false;
+                expect *= size[d];
             }
             ByteBuffer storage = root.data;
-            long first = base + t.offset;
+            long first = t.storage.offset() + t.offset; // the view's first element in the root storage
             if (contiguous) {
                 data = storage.slice((int) (first * es), (int) (numel * es));
             } else {

@@ -1,6 +1,7 @@
 package g2m.weights.pytorch;
 
 import g2m.weights.DType;
+import g2m.weights.Printable;
 import net.razorvine.pickle.IObjectConstructor;
 import net.razorvine.pickle.Opcodes;
 import net.razorvine.pickle.PickleUtils;
@@ -163,6 +164,17 @@ final class TorchUnpickler extends Unpickler {
                 }
                 // an OrderedDict's state is its instance __dict__ (state_dict()'s _metadata): not needed
             }
+            // Pyrolite trims the list after every APPENDS and the whole stack after every POP_MARK,
+            // so that the next push copies it all again: quadratic time for many short runs.
+            case Opcodes.APPEND -> {
+                Object value = stack.pop();
+                targetList().add(value);
+            }
+            case Opcodes.APPENDS -> {
+                List<Object> items = stack.pop_all_since_marker();
+                targetList().addAll(items);
+            }
+            case Opcodes.POP_MARK -> stack.pop_all_since_marker();
             case Opcodes.EMPTY_SET, Opcodes.ADDITEMS, Opcodes.FROZENSET ->
                     throw new PthFormatException("pickle contains a set, which a PyTorch state dict never does");
             default -> {
@@ -170,6 +182,16 @@ final class TorchUnpickler extends Unpickler {
             }
         }
         return NO_RETURN_VALUE;
+    }
+
+    private List<Object> targetList() {
+        Object target = stack.peek();
+        if (!(target instanceof List)) {
+            throw new PthFormatException("pickle is corrupt (list items added to a " + typeName(target) + ")");
+        }
+        @SuppressWarnings("unchecked")
+        List<Object> list = (List<Object>) target;
+        return list;
     }
 
     private Map<Object, Object> targetMap() {
@@ -328,14 +350,6 @@ final class TorchUnpickler extends Unpickler {
 
     /** A name or key from the file made safe for a one-line message. */
     static String printable(String s) {
-        StringBuilder sb = new StringBuilder();
-        int i = 0;
-        for (; i < s.length() && sb.length() < 200; i++) {
-            char c = s.charAt(i);
-            if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029) sb.append(String.format("\\u%04x", (int) c));
-            else sb.append(c);
-        }
-        if (i < s.length()) sb.append("...");
-        return sb.toString();
+        return Printable.escape(s, 200);
     }
 }

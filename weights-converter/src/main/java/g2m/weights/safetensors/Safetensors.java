@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import g2m.weights.AtomicFiles;
 import g2m.weights.Checkpoint;
 import g2m.weights.DType;
+import g2m.weights.InputFiles;
 import g2m.weights.Tensor;
 import g2m.weights.WeightsException;
 
@@ -39,7 +40,10 @@ public final class Safetensors {
     public static final long MAX_HEADER_BYTES = 100_000_000L;
     static final String METADATA = "__metadata__";
 
+    // Field names are not canonicalized: Jackson's symbol table refuses names whose hashes collide
+    // (easy to make), and a header's names are read once anyway.
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16).build())
             .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build());
@@ -57,10 +61,11 @@ public final class Safetensors {
      * contiguous and not overlapping.
      */
     public static Checkpoint read(Path file) {
+        InputFiles.requireRegularFile(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return read(ch, file.toString());
         } catch (NoSuchFileException e) {
-            throw new WeightsException("no such file: " + file);
+            throw new WeightsException(file + ": no such file");
         } catch (IOException e) {
             throw new WeightsException("cannot read " + file + ": " + AtomicFiles.describe(e), e);
         }
@@ -86,7 +91,8 @@ public final class Safetensors {
         try {
             root = JSON.readTree(header);
         } catch (JsonProcessingException e) {
-            throw bad(what, "header is not valid JSON (" + e.getOriginalMessage() + ")");
+            // Jackson's limits name their Java methods ("from `StreamReadConstraints...`"): not for users
+            throw bad(what, "header is not valid JSON (" + e.getOriginalMessage().replaceAll(", from `[^`]*`", "") + ")");
         }
         if (root == null || !root.isObject()) throw bad(what, "header is not a JSON object");
 
@@ -108,7 +114,7 @@ public final class Safetensors {
 
         // Offsets must tile the data section exactly, as the reference reader requires.
         List<Entry> byOffset = new ArrayList<>(entries);
-        byOffset.sort(Comparator.comparingLong(Entry::begin));
+        byOffset.sort(Comparator.comparingLong(e -> e.begin));
         long expect = 0;
         for (Entry e : byOffset) {
             if (e.begin != expect) {
@@ -122,17 +128,43 @@ public final class Safetensors {
                     + (expect > dataLen ? " (truncated file?)" : " (trailing bytes)"));
         }
 
+        // Tensors are slices of a few large mappings, never one mapping each: the kernel allows a
+        // process about 65,530 mappings, and a file may hold far more (tiny) tensors than that.
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (Entry e : entries) {
+        ByteBuffer window = null;
+        long windowStart = 0;
+        for (Entry e : byOffset) {
             long len = e.end - e.begin;
-            ByteBuffer buf = len == 0 ? ByteBuffer.allocate(0)
-                    : ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, len);
-            tensors.put(e.name, new Tensor(e.name, e.dtype, e.shape, buf));
+            if (len > Integer.MAX_VALUE) {
+                throw bad(what, "tensor '" + e.name + "' is " + len + " bytes; tensors over 2 GiB are not supported");
+            }
+            if (window == null || e.end - windowStart > window.capacity()) {
+                windowStart = e.begin;
+                long windowLen = Math.min(dataLen - windowStart, Integer.MAX_VALUE);
+                window = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + windowStart, windowLen);
+            }
+            e.data = window.slice((int) (e.begin - windowStart), (int) len);
         }
+        for (Entry e : entries) tensors.put(e.name, new Tensor(e.name, e.dtype, e.shape, e.data));
         return new Checkpoint(tensors, metadata);
     }
 
-    private record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
+    private static final class Entry {
+        final String name;
+        final DType dtype;
+        final long[] shape;
+        final long begin;
+        final long end;
+        ByteBuffer data;
+
+        Entry(String name, DType dtype, long[] shape, long begin, long end) {
+            this.name = name;
+            this.dtype = dtype;
+            this.shape = shape;
+            this.begin = begin;
+            this.end = end;
+        }
+    }
 
     private static Entry parseEntry(String what, String name, JsonNode n) {
         if (!n.isObject()) throw bad(what, "entry '" + name + "' is not an object");

@@ -223,6 +223,37 @@ class CaffeModelReaderTest {
         rejects(write("negative_length.caffemodel", negativeLength));
     }
 
+    /** One layer whose blob has shape [n] and holds 0, 1, ..., n-1 as n packed data runs of one float each. */
+    static byte[] manyPackedRuns(int n) {
+        ByteArrayOutputStream blob = new ByteArrayOutputStream();
+        blob.writeBytes(tagged(BlobProto.SHAPE_FIELD_NUMBER << 3 | 2, BlobShape.newBuilder().addDim(n).build().toByteArray()));
+        ByteBuffer one = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) blob.writeBytes(tagged(BlobProto.DATA_FIELD_NUMBER << 3 | 2, one.putFloat(0, i).array()));
+        byte[] layer = concat(tagged(LayerParameter.NAME_FIELD_NUMBER << 3 | 2, "conv1_1".getBytes()),
+                tagged(LayerParameter.BLOBS_FIELD_NUMBER << 3 | 2, blob.toByteArray()));
+        return tagged(NetParameter.LAYER_FIELD_NUMBER << 3 | 2, layer);
+    }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard: each run used to copy every value before it
+    void manyPackedRunsInOneBlobAreReadInLinearTime() throws IOException {
+        byte[] file = manyPackedRuns(400_000); // 2.4 MB: 59 s when each run copied all values so far
+        LinkedHashMap<String, Tensor> got = CaffeModelReader.read(write("runs.caffemodel", file));
+        assertSame(oracle(file), got);
+        float[] v = got.get("conv1_1.weight").toFloats();
+        assertEquals(400_000, v.length);
+        assertEquals(123_456f, v[123_456]);
+        assertEquals(399_999f, v[399_999]);
+    }
+
+    @Test
+    void tooManyDimensionsAreRefused() throws IOException {
+        BlobShape.Builder shape = BlobShape.newBuilder();
+        for (int i = 0; i < 33; i++) shape.addDim(1);
+        rejects(write("axes.caffemodel", net(layer("conv1_1", BlobProto.newBuilder().setShape(shape).addData(1).build()))),
+                "33 dimensions");
+    }
+
     @Test
     void deeplyNestedGroups() throws IOException {
         byte[] b = new byte[200_000];
@@ -275,16 +306,21 @@ class CaffeModelReaderTest {
     private static final long SLACK = 1 << 20;
 
     @Test
-    @Timeout(value = 120, unit = TimeUnit.SECONDS) // a hang guard: speed belongs in benchmarks
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard: speed belongs in benchmarks
     void fuzz() throws IOException {
         long start = System.nanoTime();
         int parsed = 0;
         double worstRatio = 0;
-        for (String n : List.of("tiny_vgg16_v2.caffemodel", "tiny_vgg16_v1.caffemodel")) {
-            byte[] seed = Files.readAllBytes(fixture(n));
+        // seeds: the fixtures, and a blob of many packed runs (once quadratic, see manyPackedRuns...)
+        Map<String, byte[]> seeds = new LinkedHashMap<>();
+        for (String n : List.of("tiny_vgg16_v2.caffemodel", "tiny_vgg16_v1.caffemodel")) seeds.put(n, Files.readAllBytes(fixture(n)));
+        seeds.put("many_runs.caffemodel", manyPackedRuns(20_000));
+        for (Map.Entry<String, byte[]> s : seeds.entrySet()) {
+            String n = s.getKey();
+            byte[] seed = s.getValue();
             Random r = new Random(n.hashCode() * 31L + 20261125);
             Path f = tmp.resolve("mutant_" + n);
-            for (int i = 0; i < 1000; i++) {
+            for (int i = 0; i < (n.startsWith("many") ? 300 : 1000); i++) {
                 byte[] m = mutate(seed, r);
                 Files.write(f, m);
                 long before = THREADS.getCurrentThreadAllocatedBytes();
@@ -317,7 +353,7 @@ class CaffeModelReaderTest {
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("caffe fuzz: 2000 mutants, %d parsed, worst allocation %.1f x input (inputs >= 16 KiB), %.1f s%n",
+        System.out.printf("caffe fuzz: 2300 mutants, %d parsed, worst allocation %.1f x input (inputs >= 16 KiB), %.1f s%n",
                 parsed, worstRatio, seconds);
         assertTrue(parsed > 0, "no mutant parsed: the mutations are too destructive to test the happy path");
     }

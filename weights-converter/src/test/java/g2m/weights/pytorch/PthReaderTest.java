@@ -38,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The .pth reader against fixtures written by tools/fixtures/make_pth_fixtures.py, and hostile input. */
 class PthReaderTest {
@@ -343,6 +344,199 @@ class PthReaderTest {
         for (int i = 0; i < pickles.length; i++) refused(write("odd" + i + ".pth", zip(pickles[i], Map.of())));
     }
 
+    /** The entries of a zip, re-written with every entry DEFLATED (as `zip -r` would; torch.load reads such a file). */
+    byte[] deflated(byte[] zip) throws IOException {
+        Path src = write("to-deflate.zip", zip);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (var in = new java.util.zip.ZipFile(src.toFile()); ZipOutputStream z = new ZipOutputStream(out)) {
+            z.setLevel(9);
+            for (var en = in.entries(); en.hasMoreElements(); ) {
+                ZipEntry e = en.nextElement();
+                ZipEntry d = new ZipEntry(e.getName());
+                d.setMethod(ZipEntry.DEFLATED);
+                z.putNextEntry(d);
+                try (var data = in.getInputStream(e)) {
+                    data.transferTo(z);
+                }
+                z.closeEntry();
+            }
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void deflatedEntriesAreInflated() throws IOException {
+        byte[] stored = Files.readAllBytes(fixture("tiny_vgg16_zip.pth"));
+        assertSameTensors(PthReader.read(fixture("tiny_vgg16_zip.pth")), PthReader.read(write("deflated.pth", deflated(stored))));
+        // zeros compress about 1000:1, far beyond the file's size: still read
+        byte[] zeros = new byte[4 << 20];
+        byte[] pkl = tensorPickle("torch", "FloatStorage", 1 << 20, 0, new long[] {1 << 20}, new long[] {1});
+        Path z = write("zeros.pth", deflated(zip(pkl, Map.of("0", zeros))));
+        assertTrue(Files.size(z) < zeros.length / 100, "compressed " + Files.size(z));
+        Tensor w = PthReader.read(z).get("w");
+        assertArrayEquals(zeros, bytes(w));
+        // a deflated entry that declares more than deflate can expand its compressed bytes to: refused unread
+        byte[] bomb = Files.readAllBytes(z);
+        int cen = indexOfFrom(bomb, concat(new byte[] {0x50, 0x4b, 0x01, 0x02}, new byte[0]), 0);
+        while (cen >= 0 && !new String(bomb, cen + 46, ByteBuffer.wrap(bomb, cen + 28, 2).order(ByteOrder.LITTLE_ENDIAN).getShort(),
+                StandardCharsets.US_ASCII).equals("archive/data/0")) {
+            cen = indexOfFrom(bomb, new byte[] {0x50, 0x4b, 0x01, 0x02}, cen + 4);
+        }
+        ByteBuffer.wrap(bomb).order(ByteOrder.LITTLE_ENDIAN).putInt(cen + 24, 0x7fff_0000); // uncompressed size
+        long before = allocated();
+        WeightsException e = refused(write("bomb.pth", bomb));
+        assertTrue(e.getMessage().contains("compressed bytes can hold"), e.getMessage());
+        assertTrue(allocated() - before < 64L << 20, "allocated " + (allocated() - before));
+    }
+
+    // ---------------------------------------------------------------- linear time
+
+    /** The legacy fixture's magic-number pickle followed by {@code versionPickle}. */
+    static byte[] legacyWithVersion(byte[] versionPickle) throws IOException {
+        byte[] legacy = Files.readAllBytes(fixture("tiny_vgg16_legacy.pth"));
+        int magicEnd = PickleScanner.scan(ByteBuffer.wrap(legacy), 0, "test", 0);
+        return concat(Arrays.copyOf(legacy, magicEnd), versionPickle);
+    }
+
+    /** A LONG4 of {@code n} bytes (all 0x11, so a positive number of 8n bits). */
+    static byte[] long4(int n) {
+        byte[] digits = new byte[n];
+        Arrays.fill(digits, (byte) 0x11);
+        return new Pkl().proto(2).op(0x8b).u32(n).raw(digits).stop();
+    }
+
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard: its decimal text took 64 s at 8 MB
+    void hugeIntegerAsProtocolVersionIsRefusedInLinearTime() throws IOException {
+        WeightsException e = refused(write("long4.pth", legacyWithVersion(long4(8 << 20))));
+        assertTrue(e.getMessage().contains("8388608-byte integer"), e.getMessage());
+        // one just under the cap reaches the version check, which names its size, not its digits
+        WeightsException small = refused(write("long4-small.pth", legacyWithVersion(long4(PickleScanner.MAX_LONG4_BYTES))));
+        assertTrue(small.getMessage().contains("protocol version (a 8189-bit number)"), small.getMessage());
+    }
+
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard: Pyrolite re-copied the list or stack each time
+    void manyShortAppendsAndPopMarksTakeLinearTime() throws IOException {
+        // one list grown by a million APPENDS of one item each (4 MB)
+        WeightsException appends = refused(write("appends.pth", zip(dense("\u0080\u0002]", "(K\u0001e", 1_000_000), Map.of())));
+        assertTrue(appends.getMessage().contains("list"), appends.getMessage());
+        // a million items on the stack, then half a million MARK, POP_MARK pairs
+        WeightsException popMarks = refused(write("popmarks.pth", zip(dense("\u0080\u0002" + "N".repeat(1_000_000), "(1", 500_000),
+                Map.of())));
+        assertTrue(popMarks.getMessage().contains("None"), popMarks.getMessage());
+        // APPEND and APPENDS onto something that is not a list: a plain message, no Java class names
+        for (String pkl : new String[] {"\u0080\u0002}K\u0001a.", "\u0080\u0002}(K\u0001e."}) {
+            WeightsException e = refused(write("append-dict.pth", zip(dense(pkl, "", 0), Map.of())));
+            assertTrue(e.getMessage().contains("list items added to a dict"), e.getMessage());
+        }
+        WeightsException empty = refused(write("append-empty.pth", zip(dense("\u0080\u0002a.", "", 0), Map.of())));
+        assertFalse(empty.getMessage().matches(".*[A-Z][a-z]+Exception.*"), empty.getMessage());
+    }
+
+    /**
+     * {'w0': tensor of storage keys[0], 'w1': ...}: each a one-element float tensor of its own
+     * storage, the globals and constant strings memoized so each tensor costs about 60 bytes.
+     */
+    static byte[] manyTensorsPickle(List<String> keys, boolean legacy) {
+        Pkl p = new Pkl().proto(2).op('}').op('(');
+        for (int i = 0; i < keys.size(); i++) {
+            boolean first = i == 0;
+            p.str("w" + i);
+            if (first) p.global("torch._utils", "_rebuild_tensor_v2").op('q').op(0); else p.op('h').op(0);
+            p.op('(').op('(');
+            if (first) p.str("storage").op('q').op(1); else p.op('h').op(1);
+            if (first) p.global("torch", "FloatStorage").op('q').op(2); else p.op('h').op(2);
+            p.str(keys.get(i));
+            if (first) p.str("cpu").op('q').op(3); else p.op('h').op(3);
+            p.op('K').op(1);
+            if (legacy) p.op('N');
+            p.op('t').op('Q').op('K').op(0).op('K').op(1).tuple1().op('K').op(1).tuple1().op(0x89);
+            if (first) p.global("collections", "OrderedDict").op('q').op(4); else p.op('h').op(4);
+            p.op(')').op('R').op('t').op('R');
+        }
+        return p.op('u').stop();
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard
+    void zipEntryNamesChosenToCollideAreReadInLinearTime() throws IOException {
+        // 2^16 storages whose entry names all share one String hash ("Aa" and "BB" collide): looking
+        // each up by name walked a chain of all 65,536 entries (about 90 s)
+        int bits = 16;
+        List<String> keys = new ArrayList<>();
+        Map<String, byte[]> storages = new LinkedHashMap<>();
+        for (int i = 0; i < 1 << bits; i++) {
+            StringBuilder k = new StringBuilder();
+            for (int b = 0; b < bits; b++) k.append((i >> b & 1) == 0 ? "Aa" : "BB");
+            keys.add(k.toString());
+            storages.put(k.toString(), ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(i).array());
+        }
+        assertEquals(1, keys.stream().map(k -> ("archive/data/" + k).hashCode()).distinct().count());
+        LinkedHashMap<String, Tensor> got = PthReader.read(write("collide.pth", zip(manyTensorsPickle(keys, false), storages)));
+        assertEquals(1 << bits, got.size());
+        assertEquals(54_321f, got.get("w54321").toFloats()[0]);
+    }
+
+    @Test
+    void duplicateZipEntryNamesAreRefused() throws IOException {
+        // two central-directory entries of one name: readers could disagree about which is meant
+        byte[] z = zip(tensorPickle("torch", "FloatStorage", 1, 0, new long[] {1}, new long[] {1}),
+                Map.of("0", new byte[4], "1", new byte[4]));
+        byte[] from = "archive/data/1".getBytes(StandardCharsets.US_ASCII);
+        byte[] to = "archive/data/0".getBytes(StandardCharsets.US_ASCII);
+        for (int at = 0; (at = indexOfFrom(z, from, at)) >= 0; at++) System.arraycopy(to, 0, z, at, to.length);
+        assertTrue(refused(write("dup.pth", z)).getMessage().contains("twice"));
+    }
+
+    static int indexOfFrom(byte[] hay, byte[] needle, int from) {
+        outer:
+        for (int i = from; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) if (hay[i + j] != needle[j]) continue outer;
+            return i;
+        }
+        return -1;
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard
+    void legacyFileOver2GiBWithMoreStoragesThanMappingsIsRead() throws IOException {
+        assumeTrue(Files.isReadable(Path.of("/proc/self/maps")), "needs Linux's /proc/self/maps to count mappings");
+        // over 2 GiB (sparse), so the file cannot be one mapping; 70,000 storages, each of which
+        // was mapped on its own (past the kernel's 65,530 mappings: a JVM crash)
+        int n = 70_000;
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < n; i++) keys.add(Integer.toString(i));
+        byte[] legacy = Files.readAllBytes(fixture("tiny_vgg16_legacy.pth"));
+        ByteBuffer lb = ByteBuffer.wrap(legacy);
+        int p = 0;
+        for (int i = 0; i < 3; i++) p = PickleScanner.scan(lb, p, "test", 0); // magic, version, sys_info
+        Pkl keyList = new Pkl().proto(2).op(']').op('(');
+        for (String k : keys) keyList.str(k);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(legacy, 0, p);
+        out.writeBytes(manyTensorsPickle(keys, true));
+        out.writeBytes(keyList.op('e').stop());
+        ByteBuffer storage = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) out.writeBytes(storage.putLong(0, 1).putFloat(8, i).array());
+        Path f = write("big-legacy.pth", out.toByteArray());
+        try (var raf = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            raf.setLength((1L << 31) + 4096); // sparse trailing bytes: no disk space
+        }
+        long before = mappingCount();
+        LinkedHashMap<String, Tensor> got = PthReader.read(f);
+        long added = mappingCount() - before;
+        assertEquals(n, got.size());
+        assertEquals(65_432f, got.get("w65432").toFloats()[0]);
+        assertTrue(added < 10, "reading " + n + " storages added " + added + " memory mappings");
+    }
+
+    static long mappingCount() throws IOException {
+        try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.count();
+        }
+    }
+
     // ---------------------------------------------------------------- fuzz
 
     static long allocated() {
@@ -350,11 +544,15 @@ class PthReaderTest {
     }
 
     @Test
-    @Timeout(value = 120, unit = TimeUnit.SECONDS) // a hang guard: speed belongs in benchmarks
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard: speed belongs in benchmarks
     void fuzzedFilesOnlyEverThrowWeightsExceptionAndAllocateBoundedMemory() throws IOException {
         List<byte[]> seeds = List.of(Files.readAllBytes(fixture("tiny_vgg16_zip.pth")),
                 Files.readAllBytes(fixture("tiny_vgg16_legacy.pth")),
-                Files.readAllBytes(fixture("tiny_vgg16_views_legacy.pth")));
+                Files.readAllBytes(fixture("tiny_vgg16_views_legacy.pth")),
+                // inputs that once took quadratic time (see the linear-time tests above), small
+                legacyWithVersion(long4(4096)),
+                zip(dense("\u0080\u0002]", "(K\u0001e", 2000), Map.of()),
+                zip(dense("\u0080\u0002" + "N".repeat(2000), "(1", 1000), Map.of()));
         Random r = new Random(20261125);
         Path f = tmp.resolve("fuzz.pth");
         PthReader.read(fixture("tiny_vgg16_zip.pth")); // warm up class loading

@@ -6,6 +6,7 @@ import g2m.weights.FuzzSupport;
 import g2m.weights.Tensor;
 import g2m.weights.WeightsException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -17,12 +18,14 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class SafetensorsTest {
     @TempDir
@@ -135,6 +138,9 @@ class SafetensorsTest {
         assertTrue(rejected(raw("{\"__metadata__\":{\"k\":5}}", 0)).contains("not a string"));
         assertTrue(rejected(raw("{\"x\":" + "[".repeat(5000) + "]".repeat(5000) + "}", 0)).contains("JSON"));
         assertTrue(rejected(raw("not json at all", 0)).contains("JSON"));
+        String longName = rejected(raw("{\"" + "n".repeat(60_000) + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4));
+        assertTrue(longName.contains("Name length (60000) exceeds the maximum allowed (50000)"), longName);
+        assertFalse(longName.contains("StreamReadConstraints"), longName);
         String nl = rejected(raw("{\"a\\nb\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8));
         assertTrue(nl.contains("a\\u000ab"), nl);
         Files.write(dir.resolve("short"), new byte[] {1, 2, 3});
@@ -160,5 +166,70 @@ class SafetensorsTest {
         Checkpoint c = Safetensors.read(f);
         assertEquals(32, c.tensors().size());
         assertEquals(Arrays.toString(new long[] {4, 3, 3, 3}), Arrays.toString(c.tensors().get("conv1_1.weight").shape()));
+    }
+
+    /** A valid file of {@code n} one-element F32 tensors named t0, t1, ... holding 0, 1, ... */
+    static Path manyTinyTensors(Path f, int n) throws IOException {
+        StringBuilder h = new StringBuilder("{");
+        for (int i = 0; i < n; i++) {
+            if (i > 0) h.append(',');
+            h.append("\"t").append(i).append("\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[")
+                    .append(4L * i).append(',').append(4L * i + 4).append("]}");
+        }
+        byte[] json = h.append('}').toString().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + json.length + 4 * n).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(json.length).put(json);
+        for (int i = 0; i < n; i++) b.putFloat(i);
+        Files.write(f, b.array());
+        return f;
+    }
+
+    static long mappingCount() throws IOException {
+        try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.count();
+        }
+    }
+
+    @Test
+    void tensorsShareOneMappingOfTheFile() throws IOException {
+        assumeTrue(Files.isReadable(Path.of("/proc/self/maps")), "needs Linux's /proc/self/maps to count mappings");
+        Path f = manyTinyTensors(dir.resolve("many.safetensors"), 5_000);
+        long before = mappingCount();
+        Checkpoint c = Safetensors.read(f);
+        long added = mappingCount() - before;
+        assertEquals(5_000, c.tensors().size());
+        assertTrue(added < 10, "reading 5,000 tensors added " + added + " memory mappings (one per tensor would exhaust"
+                + " the kernel's 65,530 on larger files)");
+        assertEquals(4_321f, c.tensors().get("t4321").toFloats()[0]);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard
+    void moreTensorsThanTheKernelAllowsMappingsAreRead() throws IOException {
+        // 100,000 tensors (6.6 MB): one mapping per tensor passed vm.max_map_count (65,530) and crashed the JVM
+        Checkpoint c = Safetensors.read(manyTinyTensors(dir.resolve("100k.safetensors"), 100_000));
+        assertEquals(100_000, c.tensors().size());
+        float sum = 0;
+        for (Tensor t : c.tensors().values()) sum += t.toFloats()[0];
+        assertEquals(99_999f * 100_000f / 2, sum, 1e6f);
+        assertEquals(99_999f, c.tensors().get("t99999").toFloats()[0]);
+    }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang guard
+    void namesWhoseHashesCollideAreReadNotRefusedAsAnAttack() throws IOException {
+        // "aB" and "b!" collide under Jackson's symbol-table hash (h * 33 + c) whatever its seed:
+        // 2^12 names from 12 such pairs share one hash chain
+        StringBuilder h = new StringBuilder("{");
+        int n = 1 << 12;
+        for (int i = 0; i < n; i++) {
+            StringBuilder name = new StringBuilder();
+            for (int bit = 0; bit < 12; bit++) name.append((i >> bit & 1) == 0 ? "aB" : "b!");
+            if (i > 0) h.append(',');
+            h.append('"').append(name).append("\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[")
+                    .append(4L * i).append(',').append(4L * i + 4).append("]}");
+        }
+        Checkpoint c = Safetensors.read(raw(h.append('}').toString(), 4 * n));
+        assertEquals(n, c.tensors().size());
     }
 }
