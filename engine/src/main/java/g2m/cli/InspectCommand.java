@@ -1,7 +1,7 @@
 package g2m.cli;
 
 import g2m.weights.Checkpoint;
-import g2m.weights.Printable;
+import g2m.weights.OneLine;
 import g2m.weights.Tensor;
 import g2m.weights.Vgg16;
 import g2m.weights.WeightsConverter;
@@ -40,21 +40,21 @@ final class InspectCommand implements Callable<Integer> {
         Checkpoint c = WeightsConverter.readRaw(file, f);
         long params = 0;
         for (Tensor t : c.tensors().values()) params += t.numel();
-        out.printf("%s: %s, %d tensors, %,d parameters%n", Printable.escape(file.toString(), MAX_TEXT), f.label,
+        out.printf("%s: %s, %d tensors, %,d parameters%n", OneLine.escape(file.toString(), MAX_TEXT), f.label,
                 c.tensors().size(), params);
         if (!c.metadata().isEmpty()) {
             out.println("metadata:");
             for (Map.Entry<String, String> e : c.metadata().entrySet()) {
-                out.println("  " + Printable.escape(e.getKey(), MAX_TEXT) + " = " + Printable.escape(e.getValue(), MAX_TEXT));
+                out.println("  " + OneLine.escape(e.getKey(), MAX_TEXT) + " = " + OneLine.escape(e.getValue(), MAX_TEXT));
             }
         }
         out.println("tensors:");
         // names come from the file: escaped, cut, and padded to a capped width (padding every
         // line to one huge name made output quadratic in the input)
         int w = 1;
-        for (String n : c.tensors().keySet()) w = Math.max(w, Math.min(NAME_COLUMN, Printable.escape(n, MAX_TEXT).length()));
+        for (String n : c.tensors().keySet()) w = Math.max(w, Math.min(NAME_COLUMN, OneLine.escape(n, MAX_TEXT).length()));
         for (Tensor t : c.tensors().values()) {
-            out.printf("  %-" + w + "s  %-4s %s%n", Printable.escape(t.name(), MAX_TEXT), t.dtype(), Arrays.toString(t.shape()));
+            out.printf("  %-" + w + "s  %-4s %s%n", OneLine.escape(t.name(), MAX_TEXT), t.dtype(), Arrays.toString(t.shape()));
         }
         try {
             Checkpoint v = WeightsConverter.load(file, new WeightsConverter.Options(f, null, null, null));

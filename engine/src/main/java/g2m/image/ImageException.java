@@ -17,15 +17,8 @@ public class ImageException extends RuntimeException {
         super(oneLine(message), cause);
     }
 
+    /** {@code s} as one printable line (the shared rule, {@link g2m.weights.OneLine}), at most about {@value #MAX_MESSAGE} characters. */
     static String oneLine(String s) {
-        if (s == null) return "unknown image error";
-        StringBuilder b = new StringBuilder(Math.min(s.length(), MAX_MESSAGE + 16));
-        for (int i = 0; i < s.length() && b.length() < MAX_MESSAGE; i++) {
-            char c = s.charAt(i);
-            if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') b.append(String.format("\\u%04x", (int) c));
-            else b.append(c);
-        }
-        if (b.length() >= MAX_MESSAGE) b.append("…");
-        return b.toString();
+        return s == null ? "unknown image error" : g2m.weights.OneLine.escape(s, MAX_MESSAGE);
     }
 }

@@ -19,6 +19,6 @@ public class WeightsException extends RuntimeException {
     }
 
     static String oneLine(String s) {
-        return s == null ? "unknown error" : Printable.escape(s, MAX_MESSAGE);
+        return s == null ? "unknown error" : OneLine.escape(s, MAX_MESSAGE);
     }
 }

@@ -16,4 +16,18 @@ class OneLineTest {
         assertEquals(once, OneLine.escape(once), "escaping twice changes nothing");
         assertEquals("null", OneLine.escape(null));
     }
+
+    @Test
+    void controlAndInvisibleCharactersAreEscaped() {
+        assertEquals("a\\u001b[31mb\\u0007c\\u000ad\\u000d", OneLine.escape("a\u001b[31mb\u0007c\nd\r", 100));
+        assertEquals("\\u009b2J \\u202egnp.exe \\u200b \\u2028", OneLine.escape("\u009b2J \u202egnp.exe \u200b \u2028", 100));
+        assertEquals("lone \\ud800 high", OneLine.escape("lone \ud800 high", 100));
+    }
+
+    @Test
+    void printableTextIsKeptAndLengthCapped() {
+        assertEquals("conv1_1.weight ünï ✓ \ud83d\ude00", OneLine.escape("conv1_1.weight ünï ✓ \ud83d\ude00", 100));
+        assertEquals("abcde…", OneLine.escape("abcdefghij", 5));
+        assertEquals("x".repeat(200) + "…", OneLine.escape("x".repeat(1_000_000), 200));
+    }
 }

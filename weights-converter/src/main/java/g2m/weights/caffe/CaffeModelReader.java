@@ -7,7 +7,7 @@ import com.google.protobuf.WireFormat;
 import g2m.weights.AtomicFiles;
 import g2m.weights.DType;
 import g2m.weights.InputFiles;
-import g2m.weights.Printable;
+import g2m.weights.OneLine;
 import g2m.weights.Tensor;
 import g2m.weights.WeightsException;
 import g2m.weights.caffe.proto.CaffeMin.BlobProto;
@@ -155,7 +155,7 @@ public final class CaffeModelReader {
 
     /** A name from the file, safe to print: control characters escaped, length capped. */
     static String quote(String s) {
-        return "'" + Printable.escape(s, 80) + "'";
+        return "'" + OneLine.escape(s, 80) + "'";
     }
 
     /**

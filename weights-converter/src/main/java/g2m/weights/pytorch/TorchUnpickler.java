@@ -1,7 +1,7 @@
 package g2m.weights.pytorch;
 
 import g2m.weights.DType;
-import g2m.weights.Printable;
+import g2m.weights.OneLine;
 import net.razorvine.pickle.IObjectConstructor;
 import net.razorvine.pickle.Opcodes;
 import net.razorvine.pickle.PickleUtils;
@@ -350,6 +350,6 @@ final class TorchUnpickler extends Unpickler {
 
     /** A name or key from the file made safe for a one-line message. */
     static String printable(String s) {
-        return Printable.escape(s, 200);
+        return OneLine.escape(s, 200);
     }
 }
