@@ -1,11 +1,12 @@
 package g2m.demo;
 
+import g2m.weights.AtomicFiles;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -68,17 +69,13 @@ public final class DemoAssets {
         return new DemoAssets(dir, names);
     }
 
-    /** Through a temporary file and a rename, so an interrupted unpacking leaves no half-written file. */
+    /** Through the engine's atomic writer, so an interrupted unpacking leaves no half-written file. */
     private static void copy(String resource, Path dir, boolean replace) throws IOException {
         Path target = dir.resolve(resource);
         if (!replace && Files.exists(target)) throw new java.nio.file.FileAlreadyExistsException(target.toString());
-        Path tmp = target.resolveSibling(target.getFileName() + ".part");
         try (InputStream in = DemoAssets.class.getClassLoader().getResourceAsStream(ROOT + resource)) {
             if (in == null) throw new IOException(ROOT + resource + " is missing from this build");
-            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
+            AtomicFiles.write(target, true, ch -> in.transferTo(java.nio.channels.Channels.newOutputStream(ch)));
         }
     }
 }
