@@ -10,9 +10,11 @@ import g2m.eval.EvalCheckpoint;
 import g2m.eval.EvalException;
 import g2m.eval.EvalReport;
 import g2m.eval.EvalRunner;
+import g2m.eval.HtmlReport;
 import g2m.eval.ImageRecord;
 import g2m.eval.MapFiles;
 import g2m.eval.MaxBoxAccV2;
+import g2m.eval.ReportSample;
 import g2m.eval.Shard;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
@@ -37,8 +39,8 @@ import java.util.concurrent.Callable;
         description = {"WSOL evaluation with the layercam_loc protocol (the seed's table): ten crops of the picture resized to 256x256, "
                 + "maps for the ground-truth class from ONE forward and ONE backward pass per batch for every layer and method, "
                 + "boxes from the summed crop maps (GrabCut on 56x56-and-finer taps), IoU >= 0.5 against the ground-truth boxes.",
-                "Prints the table; writes results.md, results.csv, results.json (and with --save-boxes boxes.csv and maps/*.png) "
-                        + "into --output, with a checkpoint that lets an interrupted run continue where it stopped.",
+                "Prints the table; writes results.md, results.csv, results.json (and with --save-boxes boxes.csv and maps/*.png, "
+                        + "with --report report.html) into --output, with a checkpoint that lets an interrupted run continue where it stopped.",
                 "Many machines: run 'eval --shard I/N' on each (its own --output), then 'eval merge OUT DIR...'.",
                 "Exit codes: 0 ok, 2 bad input or usage, or an output file that cannot be written (a full disk: the run stops, "
                         + "nothing is recorded for the picture at hand, and the same command continues), "
@@ -92,6 +94,12 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--save-boxes", description = "also write boxes.csv and maps/<stem>_<layer>_<method>.png (the uint8 map each box was taken from); "
             + "two pictures with the same stem (x.png and x.jpg, a/b.png and a_b.png, ignoring case) are refused")
     boolean saveBoxes;
+
+    @Option(names = "--report", description = "also write report.html: the tables, a chart of GT-known loc per layer, and "
+            + ReportSample.PER_GROUP + " best, " + ReportSample.PER_GROUP + " worst and " + ReportSample.PER_GROUP
+            + " random pictures (by mean IoU; fixed seed) with their heat, ground-truth and predicted boxes per layer and method; "
+            + "one self-contained file, no network; those pictures are evaluated once more for it")
+    boolean htmlReport;
 
     @Option(names = "--shard", paramLabel = "I/N",
             description = "evaluate only the pictures at positions I, I+N, I+2N, ... of the list (0-based: 0/3, 1/3, 2/3 on three machines), "
@@ -191,6 +199,11 @@ final class EvalCommand implements Callable<Integer> {
             run.put("seconds", round(s.seconds()));
             run.put("seconds_per_image", s.evaluated() > 0 ? round(s.seconds() / s.evaluated()) : 0);
             report.write(output, settings, describe(data), run);
+            if (htmlReport) {
+                HtmlReport.Written w = HtmlReport.write(output, report, settings, describe(data), data, net, cfg);
+                say(err, "report: " + w.pictures() + " picture(s) evaluated again for " + w.file() + " (" + (w.bytes() + 1023) / 1024 + " kB)");
+                if (w.differing() > 0) say(err, "report: " + w.differing() + " box(es) computed again differ from the checkpoint's (marked in the report)");
+            }
             out.print(report.table());
             String thisRun = s.evaluated() > 0
                     ? String.format(Locale.ROOT, "%d this run, %.2f s/image on %s", s.evaluated(), s.seconds() / s.evaluated(), net.engine().device())

@@ -22,7 +22,7 @@ import java.util.Locale;
  */
 public final class EvalReport {
     public static final String MD = "results.md", CSV = "results.csv", JSON_FILE = "results.json", BOXES = "boxes.csv";
-    public static final List<String> FILES = List.of(MD, CSV, JSON_FILE, BOXES);
+    public static final List<String> FILES = List.of(MD, CSV, JSON_FILE, BOXES, HtmlReport.FILE);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final List<Tap> taps;

@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code eval --shard I/N} and {@code eval merge} on the six-picture set: three shards merged give
  * the files of one unsharded run byte for byte (checkpoint, results.csv, results.md, boxes.csv;
- * results.json apart from its "run" part), the shards' maps are the unsharded run's; and every
+ * results.json apart from its "run" part; report.html once eval has written it on the merged
+ * folder), the shards' maps are the unsharded run's; and every
  * way of handing merge the wrong folders is one line naming them, with nothing written.
  */
 class EvalShardCliTest {
@@ -86,7 +87,7 @@ class EvalShardCliTest {
     @Test
     void threeShardsMergedAreTheUnshardedRun() throws IOException {
         Path whole = dir.resolve("whole");
-        assertEquals(0, run(shardArgs(whole, null)).code());
+        assertEquals(0, run(shardArgs(whole, null, "--report")).code());
         List<Path> shards = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             Path s = dir.resolve("shard" + i);
@@ -136,11 +137,12 @@ class EvalShardCliTest {
             }
             assertEquals(1, in, p.getFileName().toString());
         }
-        // the merged folder is an unsharded run's: eval with the same options finds everything done
-        CliTest.Result again = run(shardArgs(merged, null));
+        // the merged folder is an unsharded run's: eval with the same options finds everything done, and writes the same report
+        CliTest.Result again = run(shardArgs(merged, null, "--report"));
         assertEquals(0, again.code(), again.err());
         assertTrue(again.out().contains("all from the checkpoint"), again.out());
         assertArrayEquals(Files.readAllBytes(whole.resolve("results.csv")), Files.readAllBytes(merged.resolve("results.csv")));
+        assertArrayEquals(Files.readAllBytes(whole.resolve("report.html")), Files.readAllBytes(merged.resolve("report.html")), "report.html");
     }
 
     @Test
