@@ -10,10 +10,13 @@ import g2m.eval.EvalCheckpoint;
 import g2m.eval.EvalException;
 import g2m.eval.EvalReport;
 import g2m.eval.EvalRunner;
+import g2m.eval.HtmlReport;
 import g2m.eval.ImageRecord;
 import g2m.eval.MapFiles;
 import g2m.eval.MaxBoxAccV2;
 import g2m.eval.WsolMetadata;
+import g2m.eval.ReportSample;
+import g2m.eval.Shard;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
 import g2m.net.GradientSource;
@@ -33,12 +36,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false, subcommands = EvalMergeCommand.class,
         description = {"WSOL evaluation with the layercam_loc protocol (the seed's table): ten crops of the picture resized to 256x256, "
                 + "maps for the ground-truth class from ONE forward and ONE backward pass per batch for every layer and method, "
                 + "boxes from the summed crop maps (GrabCut on 56x56-and-finer taps), IoU >= 0.5 against the ground-truth boxes.",
-                "Prints the table; writes results.md, results.csv, results.json (and with --save-boxes boxes.csv and maps/*.png) "
-                        + "into --output, with a checkpoint that lets an interrupted run continue where it stopped.",
+                "Prints the table; writes results.md, results.csv, results.json (and with --save-boxes boxes.csv and maps/*.png, "
+                        + "with --report report.html) into --output, with a checkpoint that lets an interrupted run continue where it stopped.",
+                "Many machines: run 'eval --shard I/N' on each (its own --output), then 'eval merge OUT DIR...'.",
                 "Exit codes: 0 ok, 2 bad input or usage, or an output file that cannot be written (a full disk: the run stops, "
                         + "nothing is recorded for the picture at hand, and the same command continues), "
                         + "3 some pictures were skipped (listed in results.json), 1 internal error."})
@@ -107,6 +111,18 @@ final class EvalCommand implements Callable<Integer> {
             description = "skip pictures over N pixels, as their own header says, before decoding (default: ${DEFAULT-VALUE})")
     long maxPixels;
 
+    @Option(names = "--report", description = "also write report.html: the tables, a chart of GT-known loc per layer, and "
+            + ReportSample.PER_GROUP + " best, " + ReportSample.PER_GROUP + " worst and " + ReportSample.PER_GROUP
+            + " random pictures (by mean IoU; fixed seed) with their heat, ground-truth and predicted boxes per layer and method; "
+            + "one self-contained file, no network; those pictures are evaluated once more for it")
+    boolean htmlReport;
+
+    @Option(names = "--shard", paramLabel = "I/N",
+            description = "evaluate only the pictures at positions I, I+N, I+2N, ... of the list (0-based: 0/3, 1/3, 2/3 on three machines), "
+                    + "each shard into its own --output; 'eval merge' adds the shards up; a checkpoint continues only as the same shard "
+                    + "(--limit N: of the list's first N pictures)")
+    String shard;
+
     @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "only the first N pictures (0 = all; a later run without it continues)")
     int limit;
 
@@ -166,7 +182,10 @@ final class EvalCommand implements Callable<Integer> {
         if (limit < 0) throw new Main.UserException("--limit must be 0 (all) or more, got " + limit);
         if (workers < 0 || workers > MAX_WORKERS) throw new Main.UserException("--workers must be 0 (one per core) to " + MAX_WORKERS + ", got " + workers);
         int nWorkers = workers > 0 ? workers : Math.min(MAX_WORKERS, Runtime.getRuntime().availableProcessors());
+        Shard sh = shard == null ? Shard.ALL : Shard.parse(shard);
         Dataset data = dataset();
+        int listed = limit > 0 ? Math.min(limit, data.samples().size()) : data.samples().size();
+        if (sh.size(listed) == 0) throw new Main.UserException("--shard " + sh.id() + " has no pictures: " + listed + " to evaluate, at positions 0 to " + (listed - 1));
         if (saveBoxes) MapFiles.requireUnique(data);      // before --force deletes anything
         prepareOutput(data);
 
@@ -176,9 +195,11 @@ final class EvalCommand implements Callable<Integer> {
             settings.put("gradients", gs.id);
             settings.put("maxboxacc_frame", frame.id);
             settings.put("max_pixels", Math.toIntExact(maxPixels)); // decides which pictures are skipped (checked: at most 700 M); an int reads back equal
+            if (!sh.isAll()) settings.put(Shard.SETTING, sh.id());      // last, so that merge's settings are the unsharded run's
             EvalRunner.Config cfg = new EvalRunner.Config(taps, ms, gc, saveBoxes, batch, nWorkers, limit, gs, frame, maxPixels);
             double startup = (System.nanoTime() - t0) / 1e9;
-            ProgressListener progress = new ProgressListener(err, output);
+            ProgressListener progress = new ProgressListener(err, output, sh.isAll() ? null : sh.describe() + ": " + sh.size(listed) + " of the "
+                    + listed + " pictures");
             EvalRunner.Session s;
             try {
                 s = EvalRunner.run(data, net, cfg, settings, output, progress);
@@ -196,6 +217,11 @@ final class EvalCommand implements Callable<Integer> {
             run.put("seconds", round(s.seconds()));
             run.put("seconds_per_image", s.evaluated() > 0 ? round(s.seconds() / s.evaluated()) : 0);
             report.write(output, settings, describe(data), run);
+            if (htmlReport) {
+                HtmlReport.Written w = HtmlReport.write(output, report, settings, describe(data), data, net, cfg);
+                say(err, "report: " + w.pictures() + " picture(s) evaluated again for " + w.file() + " (" + (w.bytes() + 1023) / 1024 + " kB)");
+                if (w.differing() > 0) say(err, "report: " + w.differing() + " box(es) computed again differ from the checkpoint's (marked in the report)");
+            }
             out.print(report.table());
             String thisRun = s.evaluated() > 0
                     ? String.format(Locale.ROOT, "%d this run, %.2f s/image on %s", s.evaluated(), s.seconds() / s.evaluated(), net.engine().device())
@@ -211,8 +237,13 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private String describe(Dataset data) {
-        return data.samples().size() + (limit > 0 && limit < data.samples().size() ? " (first " + limit + " evaluated)" : "") + " listed in "
-                + data.source() + (randomWeights != null ? "; RANDOM weights (timing only)" : "");
+        return describe(data.samples().size(), limit, data.source(), randomWeights != null);
+    }
+
+    /** The dataset as results.md and results.json name it (also what 'eval merge' writes from the shards' checkpoints). */
+    static String describe(int listed, int limit, String source, boolean randomWeights) {
+        return listed + (limit > 0 && limit < listed ? " (first " + limit + " evaluated)" : "") + " listed in "
+                + source + (randomWeights ? "; RANDOM weights (timing only)" : "");
     }
 
     private Dataset dataset() {
@@ -332,15 +363,19 @@ final class EvalCommand implements Callable<Integer> {
     private static final class ProgressListener implements EvalRunner.Listener {
         private final java.io.PrintWriter err;
         private final Path output;
+        private final String shardLine;
         private MapsJob.Progress bar;
 
-        ProgressListener(java.io.PrintWriter err, Path output) {
+        /** @param shardLine what a shard evaluates, said once the checkpoint has been accepted (null: not a shard) */
+        ProgressListener(java.io.PrintWriter err, Path output, String shardLine) {
             this.err = err;
             this.output = output;
+            this.shardLine = shardLine;
         }
 
         @Override
         public void started(int alreadyDone, int toDo) {
+            if (shardLine != null) say(shardLine);
             if (alreadyDone > 0) {
                 say("continuing " + output.resolve(EvalCheckpoint.FILE) + ": " + alreadyDone + " picture(s) already done, " + toDo + " to go");
             }

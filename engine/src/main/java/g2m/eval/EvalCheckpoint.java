@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import g2m.weights.AtomicFiles;
 import g2m.weights.WeightsException;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
@@ -82,14 +81,27 @@ public final class EvalCheckpoint implements AutoCloseable {
      * @param outcomes outcomes per image record (taps × methods), to validate existing lines
      */
     public static EvalCheckpoint open(Path dir, ObjectNode settings, int outcomes) {
-        return open(dir, settings, outcomes, FILE_SINK);
+        return open(dir, settings, null, outcomes, FILE_SINK);
+    }
+
+    /**
+     * The same; a new checkpoint's first line also records {@code source}, where the dataset was
+     * read from (not a setting: the same pictures elsewhere continue it), for {@code eval merge}.
+     */
+    public static EvalCheckpoint open(Path dir, ObjectNode settings, String source, int outcomes) {
+        return open(dir, settings, source, outcomes, FILE_SINK);
     }
 
     static EvalCheckpoint open(Path dir, ObjectNode settings, int outcomes, Sink sink) {
+        return open(dir, settings, null, outcomes, sink);
+    }
+
+    static EvalCheckpoint open(Path dir, ObjectNode settings, String source, int outcomes, Sink sink) {
         Path f = dir.resolve(FILE);
         ObjectNode header = JSON.createObjectNode();
         header.put("format", FORMAT);
         header.set("settings", settings);
+        if (source != null) header.put("source", source);
         try {
             if (!Files.exists(f) || Files.size(f) == 0) {       // none, or left empty by an older engine killed at once
                 byte[] first = (CheckpointLine.seal(header.toString()) + "\n").getBytes(StandardCharsets.UTF_8);
@@ -102,43 +114,28 @@ public final class EvalCheckpoint implements AutoCloseable {
                 ch.position(ch.size());
                 return new EvalCheckpoint(f, ch, sink, 0);
             }
-            long keep = 0;
-            int done = 0;
-            try (FileChannel r = FileChannel.open(f, StandardOpenOption.READ)) {
-                LineReader lines = new LineReader(r);
-                String first = lines.next();
-                if (first == null || !lines.complete()) throw new EvalException(f + " is empty or cut short; delete it or use --force");
-                String sealed = CheckpointLine.open(first);
-                JsonNode h = json(sealed != null ? sealed : first);
-                if (h != null && FORMAT_WITHOUT_CHECKSUMS.equals(h.path("format").asText())) {
-                    throw new EvalException(f + " was written by an earlier g2m-engine (checkpoint lines without checksums); use --force to start over");
-                }
-                if (h == null || !FORMAT.equals(h.path("format").asText())) throw new EvalException(f + " is not a g2m eval checkpoint; delete it or use --force");
-                if (sealed == null) throw new EvalException(f + " line 1 is damaged (" + CHANGED + "); use --force to start over");
-                String diff = difference(h.path("settings"), settings);
+            long keep;
+            int done;
+            Reader r;
+            try {
+                r = Reader.open(f, outcomes);
+            } catch (EvalException e) {
+                throw new EvalException(e.getMessage() + START_OVER);
+            }
+            try (r) {
+                String diff = difference(r.settings(), settings);
                 if (diff != null) {
                     throw new EvalException(dir + " holds a checkpoint made with other settings (" + diff + "); use another --output, or --force to start over");
                 }
-                keep = lines.offset();
-                String line;
-                while ((line = lines.next()) != null) {
-                    if (!lines.complete()) break;               // a partial last line: a run killed mid-write
-                    String record = CheckpointLine.open(line);
-                    if (record == null) {
-                        if (lines.atEnd() && json(line) == null) break;    // an unreadable last line: same
-                        throw new EvalException(f + " line " + (done + 2) + " is damaged (" + CHANGED + "); use --force to start over");
+                try {
+                    while (r.next() != null) {
+                        // counts the whole records; a partial last line ends the loop
                     }
-                    ImageRecord rec;
-                    try {
-                        rec = ImageRecord.parse(record, outcomes);
-                    } catch (IllegalArgumentException e) {
-                        if (lines.atEnd()) break;                  // same
-                        throw new EvalException(f + " line " + (done + 2) + " is damaged (" + e.getMessage() + "); use --force to start over");
-                    }
-                    if (rec.index() != done) throw new EvalException(f + " line " + (done + 2) + " is out of order; use --force to start over");
-                    done++;
-                    keep = lines.offset();
+                } catch (EvalException e) {
+                    throw new EvalException(e.getMessage() + START_OVER);
                 }
+                keep = r.end();
+                done = r.count();
             }
             FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE);
             try {
@@ -154,6 +151,8 @@ public final class EvalCheckpoint implements AutoCloseable {
             throw new EvalOutputException("cannot use checkpoint " + f + ": " + AtomicFiles.describe(e), e);
         }
     }
+
+    private static final String START_OVER = "; use --force to start over";
 
     private static final String CHANGED = "its checksum does not match: edited after it was written, or garbled on disk";
 
@@ -191,24 +190,130 @@ public final class EvalCheckpoint implements AutoCloseable {
         }
     }
 
-    /** Reads every complete record of a checkpoint file in order (the header skipped). */
+    /**
+     * Reads every whole record of a checkpoint file in order (the header checked, a last line cut
+     * short by a kill left out, as {@link #open} would cut it off).
+     */
     public static void forEach(Path file, int outcomes, Consumer<ImageRecord> each) {
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line = r.readLine();
-            int n = 0;
-            while ((line = r.readLine()) != null) {
-                if (line.isEmpty()) continue;
-                String record = CheckpointLine.open(line);
-                if (record == null) throw new EvalException(file + " line " + (n + 2) + " is damaged (" + CHANGED + ")");
-                ImageRecord rec = ImageRecord.parse(record, outcomes);
-                if (rec.index() != n) throw new EvalException(file + ": record " + rec.index() + " where " + n + " was expected");
-                each.accept(rec);
-                n++;
-            }
+        try (Reader r = Reader.open(file, outcomes)) {
+            ImageRecord rec;
+            while ((rec = r.next()) != null) each.accept(rec);
         } catch (IOException e) {
             throw new EvalException("cannot read " + file + ": " + AtomicFiles.describe(e), e);
-        } catch (IllegalArgumentException e) {
-            throw new EvalException(file + " is damaged: " + e.getMessage());
+        }
+    }
+
+    /**
+     * A checkpoint read from the top, one record at a time: its first line checked (format,
+     * checksum) and its settings and source at hand; then each whole record, which must carry the
+     * dataset position that comes next in its shard. A damaged or out-of-order line is an
+     * {@link EvalException} naming the line; a last line cut short (no newline, or not JSON) ends
+     * the records, as when a run was killed while appending.
+     */
+    public static final class Reader implements AutoCloseable {
+        private final Path file;
+        private final FileChannel ch;
+        private final LineReader lines;
+        private final JsonNode header;
+        private final Shard shard;
+        private final int outcomes;
+        private int count;
+        private long end;
+        private boolean finished;
+
+        private Reader(Path file, FileChannel ch, LineReader lines, JsonNode header, int outcomes) {
+            this.file = file;
+            this.ch = ch;
+            this.lines = lines;
+            this.header = header;
+            this.shard = Shard.of(header.path("settings"));
+            this.outcomes = outcomes;
+            this.end = lines.offset();
+        }
+
+        /** Opens {@code file} and checks its first line; {@code outcomes}: per record (taps × methods). */
+        public static Reader open(Path file, int outcomes) throws IOException {
+            FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+            try {
+                LineReader lines = new LineReader(ch);
+                String first = lines.next();
+                if (first == null || !lines.complete()) throw new EvalException(file + " is empty or cut short");
+                String sealed = CheckpointLine.open(first);
+                JsonNode h = json(sealed != null ? sealed : first);
+                if (h != null && FORMAT_WITHOUT_CHECKSUMS.equals(h.path("format").asText())) {
+                    throw new EvalException(file + " was written by an earlier g2m-engine (checkpoint lines without checksums)");
+                }
+                if (h == null || !FORMAT.equals(h.path("format").asText())) throw new EvalException(file + " is not a g2m eval checkpoint");
+                if (sealed == null) throw new EvalException(file + " line 1 is damaged (" + CHANGED + ")");
+                if (!h.path("settings").isObject()) throw new EvalException(file + " line 1 has no settings");
+                return new Reader(file, ch, lines, h, outcomes);
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
+        }
+
+        /** The settings of its first line. */
+        public ObjectNode settings() {
+            return (ObjectNode) header.get("settings");
+        }
+
+        /** Where its dataset was read from, or null when the first line does not say. */
+        public String source() {
+            JsonNode s = header.get("source");
+            return s != null && s.isTextual() ? s.textValue() : null;
+        }
+
+        /** The shard its settings name ({@link Shard#ALL} for none). */
+        public Shard shard() {
+            return shard;
+        }
+
+        /** The next whole record, or null after the last one. */
+        public ImageRecord next() throws IOException {
+            if (finished) return null;
+            String line = lines.next();
+            int lineNo = count + 2;
+            if (line == null || !lines.complete()) return finish();     // the end, or a partial last line: a run killed mid-write
+            String record = CheckpointLine.open(line);
+            if (record == null) {
+                if (lines.atEnd() && json(line) == null) return finish();    // an unreadable last line: same
+                throw new EvalException(file + " line " + lineNo + " is damaged (" + CHANGED + ")");
+            }
+            ImageRecord rec;
+            try {
+                rec = ImageRecord.parse(record, outcomes);
+            } catch (IllegalArgumentException e) {
+                if (lines.atEnd()) return finish();                       // same
+                throw new EvalException(file + " line " + lineNo + " is damaged (" + e.getMessage() + ")");
+            }
+            if (rec.index() != shard.position(count)) {
+                throw new EvalException(file + " line " + lineNo + " is out of order (picture " + rec.index() + " where " + shard.position(count)
+                        + " comes next" + (shard.isAll() ? "" : " in shard " + shard.id()) + ")");
+            }
+            count++;
+            end = lines.offset();
+            return rec;
+        }
+
+        private ImageRecord finish() {
+            finished = true;
+            return null;
+        }
+
+        /** Records read so far. */
+        public int count() {
+            return count;
+        }
+
+        /** Bytes up to the end of the last whole record read (the first line's end before any). */
+        long end() {
+            return end;
+        }
+
+        @Override
+        public void close() throws IOException {
+            ch.close();
         }
     }
 

@@ -24,7 +24,7 @@ import java.util.Locale;
  */
 public final class EvalReport {
     public static final String MD = "results.md", CSV = "results.csv", JSON_FILE = "results.json", BOXES = "boxes.csv";
-    public static final List<String> FILES = List.of(MD, CSV, JSON_FILE, BOXES);
+    public static final List<String> FILES = List.of(MD, CSV, JSON_FILE, BOXES, HtmlReport.FILE);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final List<Tap> taps;
@@ -262,12 +262,13 @@ public final class EvalReport {
         }
     }
 
-    /** results.md's last line: the gradient source and the MaxBoxAccV2 frame, when the settings name them. */
+    /** results.md's last line: the gradient source and the MaxBoxAccV2 frame, when the settings name them (and the shard, if any). */
     static String optionsNote(ObjectNode settings) {
         if (settings == null || !settings.has("gradients") || !settings.has("maxboxacc_frame")) return "";
         String g = settings.get("gradients").asText(), f = settings.get("maxboxacc_frame").asText();
         return "\nGradients: " + g + (g.equals("layercam_loc") ? " (at conv1_2 … conv5_3 the next max-pool's, upsampled, as layercam_loc)" : " (the tap's own)")
-                + "; MaxBoxAccV2 frame: " + f + (f.equals("wsol224") ? " (wsolevaluation's 224×224)" : " (the picture's size)") + ".\n";
+                + "; MaxBoxAccV2 frame: " + f + (f.equals("wsol224") ? " (wsolevaluation's 224×224)" : " (the picture's size)")
+                + (settings.has(Shard.SETTING) ? "; " + Shard.of(settings).describe() : "") + ".\n";
     }
 
     private static void writeText(Path f, String s) {

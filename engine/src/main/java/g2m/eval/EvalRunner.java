@@ -123,8 +123,10 @@ public final class EvalRunner {
     static Session run(Dataset data, Network net, Config cfg, ObjectNode settings, Path output, Listener listener, EvalCheckpoint.Sink sink) {
         data.checkClasses(net.numClasses());
         if (cfg.saveMaps()) MapFiles.requireUnique(data);
-        int end = cfg.limit() == 0 ? data.samples().size() : Math.min(cfg.limit(), data.samples().size());
-        try (EvalCheckpoint cp = EvalCheckpoint.open(output, settings, cfg.outcomes(), sink)) {
+        int limitEnd = cfg.limit() == 0 ? data.samples().size() : Math.min(cfg.limit(), data.samples().size());
+        Shard shard = Shard.of(settings);                   // every N-th picture; the checkpoint holds their dataset positions
+        int end = shard.size(limitEnd);                     // from here on: counts within the shard
+        try (EvalCheckpoint cp = EvalCheckpoint.open(output, settings, data.source(), cfg.outcomes(), sink)) {
             int start = Math.min(cp.done(), end);
             listener.started(cp.done(), Math.max(0, end - cp.done()));
             if (cp.done() >= end) return new Session(cp.done(), 0, 0);
@@ -137,7 +139,7 @@ public final class EvalRunner {
                 return t;
             });
             try {
-                new Pipeline(data, net, cfg, output, pool, cp, listener).run(start, end);
+                new Pipeline(data, net, cfg, output, pool, cp, listener, shard).run(start, end);
             } catch (EvalOutputException e) {
                 throw new EvalOutputException(e.getMessage() + "; stopped with " + cp.recorded() + " of " + end
                         + " picture(s) in the checkpoint (none for the picture that failed): run the same command again to continue", e);
@@ -186,9 +188,11 @@ public final class EvalRunner {
         private final ArrayDeque<Future<Prepared>> ahead = new ArrayDeque<>();
         private final ArrayDeque<Future<ImageRecord>> pending = new ArrayDeque<>();
         private final int maxAhead, maxPending;
+        private final Shard shard;
         private int next;
 
-        Pipeline(Dataset data, Network net, Config cfg, Path output, ExecutorService pool, EvalCheckpoint cp, Listener listener) {
+        Pipeline(Dataset data, Network net, Config cfg, Path output, ExecutorService pool, EvalCheckpoint cp, Listener listener, Shard shard) {
+            this.shard = shard;
             this.data = data;
             this.net = net;
             this.cfg = cfg;
@@ -217,7 +221,7 @@ public final class EvalRunner {
 
         private void refill(int end) {
             while (ahead.size() < maxAhead && next < end) {
-                int i = next++;
+                int i = (int) shard.position(next++);          // < the dataset's size: next < shard.size(that)
                 Sample s = data.samples().get(i);
                 ahead.add(pool.submit(() -> prepare(i, s)));
             }
