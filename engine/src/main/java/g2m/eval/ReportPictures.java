@@ -77,8 +77,8 @@ public final class ReportPictures {
         LoadedImage picture;
         List<Box> gts;
         try {
-            picture = ImageLoader.load(s.image());
-            gts = s.groundTruth();
+            picture = ImageLoader.load(s.image(), cfg.maxPixels());
+            gts = s.masks() == null ? s.groundTruth() : PixelMask.read(s.masks(), picture.width(), picture.height()).boxes();   // as the run took them
         } catch (ImageException | EvalException e) {
             return new Shown(p, List.of(), null, List.of(), "cannot be read again: " + e.getMessage());
         }

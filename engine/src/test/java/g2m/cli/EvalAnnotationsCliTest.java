@@ -217,6 +217,17 @@ class EvalAnnotationsCliTest {
         assertEquals(results(whole), results(parts));
     }
 
+    /** --report on a mask set: the report's pictures are taken again with the masks' boxes, so every box found again equals the checkpoint's. */
+    @Test
+    void maskSetReport() throws IOException {
+        Path out = dir.resolve("report");
+        CliTest.Result r = eval(out, append(masks(), "--report"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(!r.err().contains("differ"), r.err());
+        String html = read(out.resolve("report.html"));
+        assertTrue(html.contains("ground-truth box(es)") && !html.contains("cannot be read again"), "pictures shown");
+    }
+
     @Test
     void badAnnotationFilesAreOneLineErrors() throws IOException {
         Path out = dir.resolve("out");
