@@ -1,5 +1,6 @@
 package g2m.backend;
 
+import g2m.backend.cpu.ConvPath;
 import g2m.backend.cpu.CpuBackend;
 import g2m.backend.cuda.CudaBackend;
 
@@ -26,18 +27,13 @@ public final class Backends {
 
     /**
      * @param threads   CPU threads (0 = all cores), for the CPU backend
-     * @param precision the CUDA backend's arithmetic; the CPU backend computes in fp32 only
-     * @throws BackendUnavailableException (one line) for cuda without a usable GPU
-     * @throws IllegalArgumentException    for a fast precision on the CPU
+     * @param precision the products' arithmetic; the CPU backend has fp32 and bf16 (tf32 and fp16 are GPU modes)
+     * @throws BackendUnavailableException (one line) for cuda without a usable GPU, or bf16 on a CPU without AVX-512 bf16
+     * @throws IllegalArgumentException    for tf32 or fp16 on the CPU
      */
     public static Backend open(String device, int threads, Precision precision) {
         return switch (normalize(device)) {
-            case "cpu" -> {
-                if (precision != Precision.FP32) {
-                    throw new IllegalArgumentException("--precision " + precision.id + " needs the CUDA backend; the CPU backend computes in fp32 only");
-                }
-                yield new CpuBackend(threads);
-            }
+            case "cpu" -> new CpuBackend(threads, precision, ConvPath.AUTO, null);
             case "cuda" -> CudaBackend.open(0, precision);
             default -> {
                 try {
@@ -46,9 +42,12 @@ public final class Backends {
                     // auto: the reason goes into the CPU backend's description (summaries, bench output)
                     String why = e.getMessage().startsWith("CUDA backend unavailable: ")
                             ? e.getMessage().substring("CUDA backend unavailable: ".length()) : e.getMessage();
-                    String note = "auto: no usable CUDA GPU (" + why.replace(" (or use --device cpu)", "") + ")"
-                            + (precision != Precision.FP32 ? "; --precision " + precision.id + " ignored, the CPU computes in fp32" : "");
-                    yield new CpuBackend(threads, note);
+                    String note = "auto: no usable CUDA GPU (" + why.replace(" (or use --device cpu)", "") + ")";
+                    if (!Precision.onCpu(precision)) {
+                        yield new CpuBackend(threads, Precision.FP32, ConvPath.AUTO,
+                                note + "; --precision " + precision.id + " ignored, the CPU computes in fp32 or bf16");
+                    }
+                    yield new CpuBackend(threads, precision, ConvPath.AUTO, note);
                 }
             }
         };

@@ -81,7 +81,7 @@ class DeviceCliTest {
         for (String[] args : new String[][] {
                 {"bench", "--device", "cpu", "--precision", "tf32"},
                 {"bench", "--precision", "fp8"},
-                {"--layer", "conv5_1", "--input", "x.png", "--device", "cpu", "--precision", "bf16"},
+                {"--layer", "conv5_1", "--input", "x.png", "--device", "cpu", "--precision", "fp16"},
         }) {
             CliTest.Result r = run(args);
             assertEquals(2, r.code(), String.join(" ", args) + " -> " + r.err());
