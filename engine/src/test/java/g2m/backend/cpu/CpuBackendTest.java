@@ -2,6 +2,7 @@ package g2m.backend.cpu;
 
 import g2m.backend.BackendUnavailableException;
 import g2m.backend.DeviceArray;
+import g2m.backend.Precision;
 import g2m.maps.CpuMaps;
 import g2m.maps.MapMethod;
 import org.junit.jupiter.api.AfterAll;
@@ -70,7 +71,7 @@ class CpuBackendTest {
     void convForwardAndBackwardMatchTheDefinition(int n, int c, int h, int w, int k, int tile, int threads) {
         Random rnd = new Random(n * 1000 + c * 100 + h * 10 + w + k + tile);
         float[] x = Naive.random(rnd, n * c * h * w), wt = Naive.random(rnd, k * c * 9), b = Naive.random(rnd, k);
-        try (CpuBackend cb = new CpuBackend(threads)) {
+        try (CpuBackend cb = new CpuBackend(threads, Precision.FP32, ConvPath.IM2COL, null)) { // the tiles are im2col's
             cb.tileColumns = tile;
             DeviceArray xa = cb.upload(x, n, c, h, w), wa = cb.upload(wt, k, c, 3, 3), ba = cb.upload(b, k);
             DeviceArray y = cb.upload(garbage(n * k * h * w), n, k, h, w);
@@ -396,7 +397,11 @@ class CpuBackendTest {
 
     @Test
     void repeatedCallsWithTheSameShapesAllocateNoNativeMemory() {
-        try (CpuBackend b = new CpuBackend(2)) {
+        for (ConvPath path : new ConvPath[] {ConvPath.IM2COL, ConvPath.AUTO}) repeatedCallsAllocateNothing(path);
+    }
+
+    private static void repeatedCallsAllocateNothing(ConvPath path) {
+        try (CpuBackend b = new CpuBackend(2, Precision.FP32, path, null)) {
             Random rnd = new Random(6);
             // one image per tile; images side by side (staging); row blocks (halos); sgemms split by rows
             for (int[] s : new int[][]{{2, 8, 20, 20, 8}, {4, 16, 5, 5, 8}, {1, 4, 64, 64, 4}, {1, 8, 6, 6, 16}}) {
