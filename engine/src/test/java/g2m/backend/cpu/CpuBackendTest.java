@@ -330,6 +330,22 @@ class CpuBackendTest {
         }
     }
 
+    /** Batch 1 and 2 take the sgemv path (forward rows, backward right-hand sides), larger ones sgemm; split across threads when large. */
+    @ParameterizedTest(name = "rows={0} K={1} M={2}")
+    @CsvSource({"1, 600, 700", "2, 600, 700", "3, 600, 700", "1, 5, 3", "2, 1, 1"})
+    void fcRowCountsOfBothPaths(int rows, int k, int m) {
+        Random rnd = new Random(rows * 7 + k + m);
+        float[] x = Naive.random(rnd, rows * k), wt = Naive.random(rnd, m * k), b = Naive.random(rnd, m), dy = Naive.random(rnd, rows * m);
+        try (DeviceArray xa = be.upload(x, rows, k); DeviceArray wa = be.upload(wt, m, k); DeviceArray ba = be.upload(b, m);
+             DeviceArray y = be.upload(garbage(rows * m), rows, m); DeviceArray dya = be.upload(dy, rows, m);
+             DeviceArray dx = be.upload(garbage(rows * k), rows, k)) {
+            be.fcForward(xa, wa, ba, y);
+            assertClose("fc forward", be.download(y), Naive.fc(x, wt, b, rows, k, m));
+            be.fcBackwardData(dya, wa, dx);
+            assertClose("fc backward", be.download(dx), Naive.fcBackward(dy, wt, rows, k, m));
+        }
+    }
+
     @Test
     void softmaxIsStableAndMatches() {
         float[] z = {1000f, 1001f, 999f, -5f, 0f, 3f, 0f, 0f, 0f, -1e4f, 88f, 89f};
