@@ -2,7 +2,8 @@
 """GFLOP/s table from JMH JSON results of ConvLayerBenchmark and SgemmBenchmark (-rf json -rff FILE).
 
 usage: benchmarks/conv_gflops.py RESULT.json [RESULT.json ...]
-Several files (repeated runs): each cell is the median over the runs, with the runs' min-max.
+Each trial's figure is its median call (JMH SampleTime); with several files (repeated runs) each cell
+is the median over the runs, with the runs' min-max in brackets.
 """
 import json
 import statistics
@@ -24,7 +25,9 @@ def main(files):
     sgemm = defaultdict(list)  # layer -> [GFLOP/s]
     for f in files:
         for r in json.load(open(f)):
-            p, ms = r["params"], r["primaryMetric"]["score"]
+            # SampleTime: the median call of the trial (robust to the calls a busy machine stalls)
+            m = r["primaryMetric"]
+            p, ms = r["params"], m.get("scorePercentiles", {}).get("50.0", m["score"])
             if r["benchmark"].endswith("ConvLayerBenchmark.conv"):
                 b = int(p["batch"])
                 conv[(p["layer"], b, p["direction"], p["path"])].append(gflop(p["layer"], b) / ms * 1e3)

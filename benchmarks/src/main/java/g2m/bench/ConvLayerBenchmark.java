@@ -34,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  * <p>The nine distinct shapes (conv3_3 = conv3_2, conv4_3 = conv4_2, conv5_2/5_3 = conv5_1).
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
 @Warmup(iterations = 1, time = 2)

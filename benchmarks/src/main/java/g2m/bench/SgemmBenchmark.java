@@ -30,7 +30,7 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
  * layer's batch-1 flops (2·M·N·K) with no im2col and no tiling.
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
 @Warmup(iterations = 1, time = 2)

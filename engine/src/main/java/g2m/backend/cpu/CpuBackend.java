@@ -321,9 +321,23 @@ public final class CpuBackend implements Backend {
         CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = out(op, "y", ya);
         ArgumentChecks.conv3x3Forward(op, x, w, b, y);
         if (useDnnl(x.dim(0), x.dim(1), w.dim(0), x.dim(2), x.dim(3), false)) {
-            dnnlConv.forward(x, w, b, y);
+            dnnlConv.forward(x, w, b, y, false);
         } else {
             conv.forward(x, w, b, y, w.dim(0));
+        }
+    }
+
+    /** With oneDNN the ReLU is a post-op of the convolution (no second pass over y); else conv, then ReLU. */
+    @Override
+    public synchronized void conv3x3ForwardRelu(DeviceArray xa, DeviceArray wa, DeviceArray ba, DeviceArray ya) {
+        String op = "conv3x3ForwardRelu";
+        CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = out(op, "y", ya);
+        ArgumentChecks.conv3x3Forward(op, x, w, b, y);
+        if (useDnnl(x.dim(0), x.dim(1), w.dim(0), x.dim(2), x.dim(3), false)) {
+            dnnlConv.forward(x, w, b, y, true);
+        } else {
+            conv.forward(x, w, b, y, w.dim(0));
+            reluForward(y, y);
         }
     }
 

@@ -4,6 +4,7 @@ import org.bytedeco.dnnl.dnnl_engine;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_post_ops;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
@@ -38,6 +39,9 @@ final class Dnnl implements AutoCloseable {
     final dnnl_stream stream = new dnnl_stream();
     /** Attributes with a user-provided scratchpad (the backend's workspace) and strict fp32 math. */
     final dnnl_primitive_attr attr = new dnnl_primitive_attr();
+    /** {@link #attr} plus a ReLU post-op (convolution + ReLU in one pass). */
+    final dnnl_primitive_attr reluAttr = new dnnl_primitive_attr();
+    private final dnnl_post_ops relu = new dnnl_post_ops();
     private final List<dnnl_primitive> primitives = new ArrayList<>();
     private final List<dnnl_primitive_desc> descs = new ArrayList<>();
     private final List<dnnl_memory_desc> mds = new ArrayList<>();
@@ -81,6 +85,11 @@ final class Dnnl implements AutoCloseable {
         check(dnnl_stream_create(stream, engine, dnnl_stream_default_flags), "stream");
         check(dnnl_primitive_attr_create(attr), "attributes");
         check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
+        check(dnnl_primitive_attr_create(reluAttr), "attributes");
+        check(dnnl_primitive_attr_set_scratchpad_mode(reluAttr, dnnl_scratchpad_mode_user), "scratchpad mode");
+        check(dnnl_post_ops_create(relu), "post-ops");
+        check(dnnl_post_ops_append_eltwise(relu, dnnl_eltwise_relu, 0f, 0f), "ReLU post-op");
+        check(dnnl_primitive_attr_set_post_ops(reluAttr, relu), "post-ops");
     }
 
     static void check(int status, String what) {
@@ -202,6 +211,8 @@ final class Dnnl implements AutoCloseable {
         memories.clear();
         mds.clear();
         dnnl_primitive_attr_destroy(attr);
+        dnnl_primitive_attr_destroy(reluAttr);
+        dnnl_post_ops_destroy(relu);
         dnnl_stream_destroy(stream);
         dnnl_engine_destroy(engine);
     }

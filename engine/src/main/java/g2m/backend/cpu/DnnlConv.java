@@ -36,7 +36,8 @@ final class DnnlConv implements AutoCloseable {
     private final List<dnnl_memory_desc> formats = new ArrayList<>();
     private final DerivedWeights derived;
 
-    private record Key(int n, int c, int k, int h, int w, boolean backward) {}
+    /** relu: forward with a ReLU post-op. */
+    private record Key(int n, int c, int k, int h, int w, boolean backward, boolean relu) {}
 
     /** @param bf16 round the products' inputs (activations or gradients, and weights) to bf16 */
     DnnlConv(CpuBackend be, DerivedWeights derived, boolean bf16) {
@@ -71,7 +72,8 @@ final class DnnlConv implements AutoCloseable {
             dnnl_primitive_desc pd;
             if (!backward) {
                 pd = dnnl.desc("convolution", d -> dnnl_convolution_forward_primitive_desc_create(d, dnnl.engine,
-                        dnnl_forward_inference, dnnl_convolution_direct, xAny, wAny, bMd, yAny, strides, dilates, pad, pad, dnnl.attr));
+                        dnnl_forward_inference, dnnl_convolution_direct, xAny, wAny, bMd, yAny, strides, dilates, pad, pad,
+                        key.relu ? dnnl.reluAttr : dnnl.attr));
             } else {
                 dnnl_memory_desc xHint = dnnl.md(xd, act, dnnl_format_tag_any);
                 dnnl_primitive_desc hint = dnnl.desc("convolution", d -> dnnl_convolution_forward_primitive_desc_create(d, dnnl.engine,
@@ -119,16 +121,17 @@ final class DnnlConv implements AutoCloseable {
 
     /** oneDNN's implementation name for a shape (benchmarks, tests). */
     String implementation(int n, int c, int k, int h, int w, boolean backward) {
-        return plan(new Key(n, c, k, h, w, backward)).impl;
+        return plan(new Key(n, c, k, h, w, backward, false)).impl;
     }
 
-    void forward(CpuArray x, CpuArray w, CpuArray b, CpuArray y) {
-        Plan p = plan(new Key(x.dim(0), x.dim(1), w.dim(0), x.dim(2), x.dim(3), false));
+    /** y = conv(x, w) + b, with relu: max(that, 0) (oneDNN's ReLU keeps NaN, as the backend's own does). */
+    void forward(CpuArray x, CpuArray w, CpuArray b, CpuArray y, boolean relu) {
+        Plan p = plan(new Key(x.dim(0), x.dim(1), w.dim(0), x.dim(2), x.dim(3), false, relu));
         run(p, x, w, b, y);
     }
 
     void backwardData(CpuArray dy, CpuArray w, CpuArray dx) {
-        Plan p = plan(new Key(dy.dim(0), w.dim(1), w.dim(0), dy.dim(2), dy.dim(3), true));
+        Plan p = plan(new Key(dy.dim(0), w.dim(1), w.dim(0), dy.dim(2), dy.dim(3), true, false));
         run(p, dy, w, null, dx);
     }
 

@@ -64,6 +64,27 @@ class DnnlPathTest {
         }
     }
 
+    /** The fused conv + ReLU (oneDNN post-op; im2col: conv then ReLU) is ReLU of the definition, on both paths and precisions. */
+    @Test
+    void convForwardReluIsTheReluOfTheConvolution() {
+        Random rnd = new Random(12);
+        int n = 2, c = 19, h = 7, w = 9, k = 21;
+        float[] x = Naive.random(rnd, n * c * h * w), wt = Naive.random(rnd, k * c * 9), b = Naive.random(rnd, k);
+        double[] ref = Naive.conv(x, wt, b, n, c, h, w, k);
+        for (int i = 0; i < ref.length; i++) ref[i] = Math.max(ref[i], 0);
+        for (Object[] mode : new Object[][] {{Precision.FP32, ConvPath.ONEDNN}, {Precision.FP32, ConvPath.IM2COL}, {Precision.BF16, ConvPath.AUTO}}) {
+            Precision p = (Precision) mode[0];
+            try (CpuBackend be = new CpuBackend(2, p, (ConvPath) mode[1], null)) {
+                DeviceArray xa = be.upload(x, n, c, h, w), wa = be.upload(wt, k, c, 3, 3), ba = be.upload(b, k);
+                DeviceArray y = be.upload(CpuBackendTest.garbage(n * k * h * w), n, k, h, w);
+                be.conv3x3ForwardRelu(xa, wa, ba, y);
+                float[] got = be.download(y);
+                assertClose(p + " " + mode[1] + " conv+relu", got, ref, p == Precision.FP32 ? Naive.TOLERANCE : BF16_OP_TOLERANCE);
+                for (float v : got) assertTrue(v >= 0, "no negative output after the ReLU");
+            }
+        }
+    }
+
     /** The reordered weights are a cache: writing the weight array (from the host or as an op's output) must renew it. */
     @Test
     void rewrittenWeightsAreReorderedAgain() {
