@@ -204,6 +204,22 @@ class DnnlPathTest {
         }
     }
 
+    /** AUTO: im2col for the 3-channel first layer, oneDNN for the rest (ConvChoice); bf16 always oneDNN. */
+    @Test
+    void autoPicksThePathPerShape() {
+        try (CpuBackend be = new CpuBackend(2)) {
+            assertEquals("im2col+sgemm", be.convImplementation(1, 3, 64, 224, 224, false));
+            assertTrue(be.convImplementation(1, 64, 64, 224, 224, false).startsWith("oneDNN"));
+            assertTrue(be.convImplementation(2, 512, 512, 14, 14, true).startsWith("oneDNN"));
+        }
+        try (CpuBackend be = new CpuBackend(2, Precision.BF16, ConvPath.AUTO, null)) {
+            assertTrue(be.convImplementation(1, 3, 64, 224, 224, false).contains("bf16"), be.convImplementation(1, 3, 64, 224, 224, false));
+        }
+        try (CpuBackend be = new CpuBackend(2, Precision.FP32, ConvPath.IM2COL, null)) {
+            assertEquals("im2col+sgemm", be.convImplementation(1, 64, 64, 224, 224, false));
+        }
+    }
+
     @Test
     void theMachineHasWhatTheFastPathsNeed() {
         // Not an assumption: on the project's machines a oneDNN that fails to load is a defect.
