@@ -204,13 +204,15 @@ class DnnlPathTest {
         }
     }
 
-    /** AUTO: im2col for the 3-channel first layer, oneDNN for the rest (ConvChoice); bf16 always oneDNN. */
+    /** AUTO: im2col for the 3-channel first layer and small backward problems, oneDNN for the rest (ConvChoice); bf16 always oneDNN. */
     @Test
     void autoPicksThePathPerShape() {
         try (CpuBackend be = new CpuBackend(2)) {
             assertEquals("im2col+sgemm", be.convImplementation(1, 3, 64, 224, 224, false));
             assertTrue(be.convImplementation(1, 64, 64, 224, 224, false).startsWith("oneDNN"));
-            assertTrue(be.convImplementation(2, 512, 512, 14, 14, true).startsWith("oneDNN"));
+            assertEquals("im2col+sgemm", be.convImplementation(2, 512, 512, 14, 14, true)); // batch 1, two right-hand sides
+            assertTrue(be.convImplementation(16, 512, 512, 14, 14, true).startsWith("oneDNN"));
+            assertTrue(be.convImplementation(1, 512, 512, 14, 14, false).startsWith("oneDNN"));
         }
         try (CpuBackend be = new CpuBackend(2, Precision.BF16, ConvPath.AUTO, null)) {
             assertTrue(be.convImplementation(1, 3, 64, 224, 224, false).contains("bf16"), be.convImplementation(1, 3, 64, 224, 224, false));
