@@ -33,13 +33,19 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
  * ({@code cblas_sgemm} on native pointers, never on Java arrays), the other loops in Java on
  * direct buffers.
  *
- * <p><b>Convolutions</b> are im2col + sgemm cut into tiles of about {@link #TILE_COLUMNS}
+ * <p><b>Convolutions</b> go to oneDNN ({@link DnnlConv}) where it measured faster and always
+ * in bf16 mode (see {@link ConvChoice}, {@link ConvPath}); the rest, and everything where oneDNN
+ * is missing, are im2col + sgemm cut into tiles of about {@link #TILE_COLUMNS}
  * output positions: a large image in blocks of whole rows, small images (deep layers, 14×14)
  * side by side (see {@link Conv3x3}). The column matrices, staging and halo buffers are
  * workspaces owned by the backend, reused across calls and grown only when a larger shape
  * arrives, so repeated calls with the same shapes allocate no native memory.
  *
- * <p><b>Threads</b>: all parallel work runs on one private ForkJoinPool of {@code threads}
+ * <p><b>Precision</b>: FP32 (default) or BF16, where oneDNN computes the convolution and fully
+ * connected products with bf16 inputs and float32 accumulation ({@link DnnlConv}, {@link DnnlFc}).
+ *
+ * <p><b>Threads</b>: oneDNN's primitives run on its own OpenMP team ({@code OMP_NUM_THREADS}).
+ * All other parallel work runs on one private ForkJoinPool of {@code threads}
  * threads (0 = all available processors): the Java loops, and the sgemms, which are split into
  * independent single-threaded calls (tiles, or slices of the output) taken dynamically by the
  * pool threads. OpenBLAS's own threading is therefore set to 1 (its global thread count is the
