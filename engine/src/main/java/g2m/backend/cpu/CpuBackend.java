@@ -438,32 +438,24 @@ public final class CpuBackend implements Backend {
             float[] in = sc.a(h * w), res = sc.b(oh * ow);
             xb.get(plane * h * w, in, 0, h * w);
             for (int i = 0; i < oh; i++) {
+                int r0 = 2 * i * w, r1 = r0 + w, o = i * ow;
                 for (int j = 0; j < ow; j++) {
-                    int p = 2 * i * w + 2 * j;
-                    res[i * ow + j] = in[p + argmax2x2(in, p, w)];
+                    res[o + j] = max2x2(in[r0 + 2 * j], in[r0 + 2 * j + 1], in[r1 + 2 * j], in[r1 + 2 * j + 1]);
                 }
             }
             yb.put(plane * oh * ow, res, 0, oh * ow);
         });
     }
 
-    /** {@link #argmax2x2(FloatBuffer, int, int)} on a heap array. */
-    private static int argmax2x2(float[] x, int p, int w) {
-        int best = 0;
-        float m = x[p];
-        float v = x[p + 1];
-        if (v > m || Float.isNaN(v)) {
-            m = v;
-            best = 1;
-        }
-        v = x[p + w];
-        if (v > m || Float.isNaN(v)) {
-            m = v;
-            best = w;
-        }
-        v = x[p + w + 1];
-        if (v > m || Float.isNaN(v)) best = w + 1;
-        return best;
+    /**
+     * The value {@link #argmax2x2} selects from a window (a, b / c, d): the first strict maximum, a
+     * NaN counting as one.
+     */
+    static float max2x2(float a, float b, float c, float d) {
+        float m = a;
+        m = (b > m | b != b) ? b : m;
+        m = (c > m | c != c) ? c : m;
+        return (d > m | d != d) ? d : m;
     }
 
     /**
