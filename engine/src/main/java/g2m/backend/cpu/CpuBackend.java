@@ -33,9 +33,9 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
  * ({@code cblas_sgemm} on native pointers, never on Java arrays), the other loops in Java on
  * direct buffers.
  *
- * <p><b>Convolutions</b> go to oneDNN ({@link DnnlConv}) where it measured faster and always
- * in bf16 mode (see {@link ConvChoice}, {@link ConvPath}); the rest, and everything where oneDNN
- * is missing, are im2col + sgemm cut into tiles of about {@link #TILE_COLUMNS}
+ * <p><b>Convolutions</b> go to oneDNN ({@link DnnlConv}) where it loads and finds AVX-512 (see
+ * {@link ConvPath}); elsewhere, or with ConvPath.IM2COL, they are im2col + sgemm cut into tiles
+ * of about {@link #TILE_COLUMNS}
  * output positions: a large image in blocks of whole rows, small images (deep layers, 14×14)
  * side by side (see {@link Conv3x3}). The column matrices, staging and halo buffers are
  * workspaces owned by the backend, reused across calls and grown only when a larger shape
@@ -170,7 +170,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String description() {
-        String convs = dnnlConv == null ? "" : (convPath == ConvPath.ONEDNN ? ", oneDNN convolutions" : ", oneDNN/im2col convolutions");
+        String convs = dnnlConv == null ? "" : ", oneDNN convolutions";
         return openblas_nolapack.OPENBLAS_VERSION.trim() + convs + (precision == Precision.BF16 ? ", bf16 products" : "")
                 + " on " + cpuModel() + ", " + threads + " thread" + (threads == 1 ? "" : "s") + (note == null ? "" : "; " + note);
     }
@@ -326,7 +326,7 @@ public final class CpuBackend implements Backend {
         String op = "conv3x3Forward";
         CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = out(op, "y", ya);
         ArgumentChecks.conv3x3Forward(op, x, w, b, y);
-        if (useDnnl(x.dim(0), x.dim(1), w.dim(0), x.dim(2), x.dim(3), false)) {
+        if (dnnlConv != null) {
             dnnlConv.forward(x, w, b, y, false);
         } else {
             conv.forward(x, w, b, y, w.dim(0));
@@ -339,7 +339,7 @@ public final class CpuBackend implements Backend {
         String op = "conv3x3ForwardRelu";
         CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = out(op, "y", ya);
         ArgumentChecks.conv3x3Forward(op, x, w, b, y);
-        if (useDnnl(x.dim(0), x.dim(1), w.dim(0), x.dim(2), x.dim(3), false)) {
+        if (dnnlConv != null) {
             dnnlConv.forward(x, w, b, y, true);
         } else {
             conv.forward(x, w, b, y, w.dim(0));
@@ -352,27 +352,16 @@ public final class CpuBackend implements Backend {
         String op = "conv3x3BackwardData";
         CpuArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = out(op, "dx", dxa);
         ArgumentChecks.conv3x3BackwardData(op, dy, w, dx);
-        if (useDnnl(dy.dim(0), w.dim(1), w.dim(0), dy.dim(2), dy.dim(3), true)) {
+        if (dnnlConv != null) {
             dnnlConv.backwardData(dy, w, dx);
         } else {
             conv.backwardData(dy, w, dx, w.dim(1));
         }
     }
 
-    /**
-     * Whether a convolution of n images c → k channels of h × w goes to oneDNN: always in bf16
-     * (the products' inputs must be rounded the same way everywhere) and with ConvPath.ONEDNN;
-     * with AUTO where it measured faster than im2col (benchmarks/README.md, ConvLayerBenchmark).
-     */
-    boolean useDnnl(int n, int c, int k, int h, int w, boolean backward) {
-        if (dnnlConv == null) return false;
-        if (precision == Precision.BF16 || convPath == ConvPath.ONEDNN) return true;
-        return ConvChoice.dnnlFaster(n, c, k, h, w, backward);
-    }
-
     /** oneDNN's implementation name for a convolution shape, or "im2col" where this backend uses its own path. */
     public String convImplementation(int n, int c, int k, int h, int w, boolean backward) {
-        return useDnnl(n, c, k, h, w, backward) ? "oneDNN " + dnnlConv.implementation(n, c, k, h, w, backward) : "im2col+sgemm";
+        return dnnlConv != null ? "oneDNN " + dnnlConv.implementation(n, c, k, h, w, backward) : "im2col+sgemm";
     }
 
     // ---------------------------------------------------------------- ReLU

@@ -204,15 +204,13 @@ class DnnlPathTest {
         }
     }
 
-    /** AUTO: im2col for the 3-channel first layer and small backward problems, oneDNN for the rest (ConvChoice); bf16 always oneDNN. */
+    /** AUTO: oneDNN for every VGG16 shape on this AVX-512 machine (it measured faster on all); IM2COL forces the old path. */
     @Test
-    void autoPicksThePathPerShape() {
+    void autoTakesOneDnnForEveryShape() {
         try (CpuBackend be = new CpuBackend(2)) {
-            assertEquals("im2col+sgemm", be.convImplementation(1, 3, 64, 224, 224, false));
+            assertTrue(be.convImplementation(1, 3, 64, 224, 224, false).startsWith("oneDNN"));
             assertTrue(be.convImplementation(1, 64, 64, 224, 224, false).startsWith("oneDNN"));
-            assertEquals("im2col+sgemm", be.convImplementation(2, 512, 512, 14, 14, true)); // batch 1, two right-hand sides
-            assertTrue(be.convImplementation(16, 512, 512, 14, 14, true).startsWith("oneDNN"));
-            assertTrue(be.convImplementation(1, 512, 512, 14, 14, false).startsWith("oneDNN"));
+            assertTrue(be.convImplementation(2, 512, 512, 14, 14, true).startsWith("oneDNN"));
         }
         try (CpuBackend be = new CpuBackend(2, Precision.BF16, ConvPath.AUTO, null)) {
             assertTrue(be.convImplementation(1, 3, 64, 224, 224, false).contains("bf16"), be.convImplementation(1, 3, 64, 224, 224, false));
