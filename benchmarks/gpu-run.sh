@@ -48,7 +48,8 @@ prepare() {
     --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output .devrt/stage/jre
   echo "== jars"
   # The engine jar for the GPU host: without OpenCV's natives (the GPU run decodes no pictures), the
-  # bundled demo (it runs no demo), and
+  # bundled demo (it runs no demo), oneDNN's natives (90 MB; without them the CPU backend takes its
+  # im2col path, which is what the CPU-vs-GPU tests need), and
   # with only the OpenBLAS natives the CPU backend loads (the CPU-vs-GPU tests); entries stored
   # uncompressed, so that xz below compresses the native libraries far better than deflate does.
   /usr/bin/python3 - "$root/engine/target/g2m-engine.jar" .devrt/stage/g2m-engine-device.jar <<'PY'
@@ -60,6 +61,7 @@ with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) a
     for info in zi.infolist():
         n = info.filename
         if n.startswith("org/bytedeco/opencv/linux-x86_64/") or n.startswith("g2m/demo/") \
+                or n.startswith("org/bytedeco/dnnl/linux-x86_64/") or n.startswith("org/bytedeco/opencl/linux-x86_64/") \
                 or (n.startswith(blas) and n not in keep_blas and not n.endswith("/")):
             continue
         data = zi.read(info)

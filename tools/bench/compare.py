@@ -11,6 +11,7 @@ and prints every JSON line, then a Markdown table of images/s and the engine/pee
 
     mvn -B -ntp -q package -DskipTests
     /usr/bin/python3 tools/bench/compare.py --threads 2 --batch 1 8 --seconds 20        # CPU
+    /usr/bin/python3 tools/bench/compare.py --threads 2 --batch 1 8 --engine-precisions fp32 bf16   # also the engine in bf16
     python3 tools/bench/compare.py --device cuda --batch 1 64 --modes fused             # a GPU host
 
 Needs torch (Debian's python3-torch on CPU) and numpy. The work files (about 1.1 GB: the .pth, the
@@ -23,6 +24,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -86,6 +88,8 @@ def main():
     p.add_argument("--seconds", type=float, default=20.0, help="time budget per (runner, batch)")
     p.add_argument("--jar", default=os.path.join(ROOT, "engine", "target", "g2m-engine.jar"))
     p.add_argument("--java", default="java")
+    p.add_argument("--engine-precisions", nargs="+", default=["fp32"], choices=["fp32", "tf32", "fp16", "bf16"],
+                   help="the engine's --precision, one engine run per batch each (the peer stays fp32)")
     p.add_argument("--work", default=os.environ.get("G2M_BENCH_WORK") or None,
                    help="keep the work files (about 1.1 GB) in this folder and reuse them (default: $G2M_BENCH_WORK, "
                         "else a temporary folder deleted at the end)")
@@ -120,39 +124,44 @@ def run(args):
     for b in args.batch:
         xfile = os.path.join(args.work, f"input_{b}x3x224x224.npy")
         x = torch.from_numpy(write_input(xfile, b, 224)).to(dev)
-        cmd = [args.java, "-jar", args.jar, "bench", "--device", args.device, "--threads", str(args.threads),
-               "--layer", args.tap, "--weights", weights, "--input-file", xfile, "--seconds", str(args.seconds),
-               "--min-runs", "3"]
-        r = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit(f"compare.py: the engine failed ({' '.join(cmd)}):\n{r.stderr.strip()}")
-        eng = json.loads(r.stdout.strip().splitlines()[-1])
-        print(json.dumps(dict(eng, runner="engine")), flush=True)
-        row = {"batch": b, "engine": eng["images_per_s"]}
+        row = {"batch": b, "engine": {}}
+        for prec in args.engine_precisions:
+            cmd = [args.java, "-jar", args.jar, "bench", "--device", args.device, "--threads", str(args.threads),
+                   "--layer", args.tap, "--weights", weights, "--input-file", xfile, "--seconds", str(args.seconds),
+                   "--min-runs", "3", "--precision", prec]
+            r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.exit(f"compare.py: the engine failed ({' '.join(cmd)}):\n{r.stderr.strip()}")
+            eng = json.loads(r.stdout.strip().splitlines()[-1])
+            print(json.dumps(dict(eng, runner="engine", precision=prec)), flush=True)
+            row["engine"][prec] = eng
         for mode in args.modes:
             res = peer.measure(mode, x, convs, fcs, args.tap, args.seconds)
             res.update(runner="pytorch-" + torch.__version__, device=peer.device_name(dev, args.threads), threads=args.threads)
             print(json.dumps(res), flush=True)
-            row[mode] = res["images_per_s"]
+            row[mode] = res
         rows.append(row)
 
     where = torch.cuda.get_device_name(dev) if args.device == "cuda" else f"{cpu_name()}, {args.threads} threads"
     print()
     print(f"{datetime.date.today()}, {where}; VGG16 random weights, 224x224, all four G2M maps at {args.tap}; "
           f"images/s from the median run; PyTorch {torch.__version__}")
-    head = "| batch | engine |"
-    line = "|---|---|"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux; every peer run of this process
+    head = "| batch | engine precision | engine images/s | engine p50 ms | engine peak RSS MB |"
+    line = "|---|---|---|---|---|"
     for mode in args.modes:
         name = "PyTorch fused" if mode == "fused" else "PyTorch as G2M script"
-        head += f" {name} | engine / {mode} |"
-        line += "---|---|"
+        head += f" {name} images/s | {name} median ms | engine / {mode} |"
+        line += "---|---|---|"
     print(head)
     print(line)
     for row in rows:
-        s = f"| {row['batch']} | {row['engine']:.2f} |"
-        for mode in args.modes:
-            s += f" {row[mode]:.2f} | **{row['engine'] / row[mode]:.2f}x** |"
-        print(s)
+        for prec, eng in row["engine"].items():
+            s = f"| {row['batch']} | {prec} | {eng['images_per_s']:.2f} | {eng['p50_ms']:.0f} | {eng['peak_rss_mb']:.0f} |"
+            for mode in args.modes:
+                s += f" {row[mode]['images_per_s']:.2f} | {row[mode]['median_ms']:.0f} | **{eng['images_per_s'] / row[mode]['images_per_s']:.2f}x** |"
+            print(s)
+    print(f"PyTorch peak RSS (this process, all its runs): {peak:.0f} MB")
 
 
 if __name__ == "__main__":

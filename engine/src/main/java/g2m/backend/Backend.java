@@ -46,6 +46,15 @@ public interface Backend extends AutoCloseable {
     /** {@code y = conv(x, w) + b}: 3x3 kernel, stride 1, padding 1; x [N,C,H,W], w [K,C,3,3], b [K], y [N,K,H,W]. */
     void conv3x3Forward(DeviceArray x, DeviceArray w, DeviceArray b, DeviceArray y);
 
+    /**
+     * {@code y = max(conv(x, w) + b, 0)}: {@link #conv3x3Forward} then {@link #reluForward}(y, y),
+     * in one pass over y where the backend can fuse them (the CPU backend's oneDNN path does).
+     */
+    default void conv3x3ForwardRelu(DeviceArray x, DeviceArray w, DeviceArray b, DeviceArray y) {
+        conv3x3Forward(x, w, b, y);
+        reluForward(y, y);
+    }
+
     /** {@code dx = ∂(conv(x, w))/∂x ᵀ dy}: dy [M,K,H,W], w [K,C,3,3], dx [M,C,H,W] (overwritten). */
     void conv3x3BackwardData(DeviceArray dy, DeviceArray w, DeviceArray dx);
 

@@ -1,5 +1,6 @@
 package g2m.backend;
 
+import g2m.backend.cpu.ConvPath;
 import g2m.backend.cpu.CpuBackend;
 import g2m.backend.cuda.CudaBackend;
 import g2m.backend.cuda.GpuValidation;
@@ -31,9 +32,9 @@ public final class Backends {
 
     /**
      * @param threads   CPU threads (0 = all cores), for the CPU backend
-     * @param precision the CUDA backend's arithmetic; the CPU backend computes in fp32 only
-     * @throws BackendUnavailableException (one line) for cuda without a usable GPU
-     * @throws IllegalArgumentException    for a fast precision on the CPU
+     * @param precision the products' arithmetic; the CPU backend has fp32 and bf16 (tf32 and fp16 are GPU modes)
+     * @throws BackendUnavailableException (one line) for cuda without a usable GPU, or bf16 on a CPU without AVX-512 bf16
+     * @throws IllegalArgumentException    for tf32 or fp16 on the CPU
      */
     public static Backend open(String device, int threads, Precision precision) {
         return open(device, threads, precision, GpuValidation.validated(), GpuValidation.gpuVisible());
@@ -42,21 +43,16 @@ public final class Backends {
     /** As above, with the validation record and the GPU probe given (tests: both states of the record). */
     static Backend open(String device, int threads, Precision precision, boolean cudaValidated, boolean gpuVisible) {
         return switch (normalize(device)) {
-            case "cpu" -> {
-                if (precision != Precision.FP32) {
-                    throw new IllegalArgumentException("--precision " + precision.id + " needs the CUDA backend; the CPU backend computes in fp32 only");
-                }
-                yield new CpuBackend(threads);
-            }
+            case "cpu" -> new CpuBackend(threads, precision, ConvPath.AUTO, null);
             case "cuda" -> CudaBackend.open(0, precision);
             default -> {
-                if (!cudaValidated) yield new CpuBackend(threads, autoNote(unvalidated(gpuVisible), precision));
+                if (!cudaValidated) yield cpuForAuto(threads, unvalidated(gpuVisible), precision);
                 try {
                     yield CudaBackend.open(0, precision);
                 } catch (BackendUnavailableException e) {
                     String why = e.getMessage().startsWith("CUDA backend unavailable: ")
                             ? e.getMessage().substring("CUDA backend unavailable: ".length()) : e.getMessage();
-                    yield new CpuBackend(threads, autoNote("no usable CUDA GPU (" + why + ")", precision));
+                    yield cpuForAuto(threads, "no usable CUDA GPU (" + why + ")", precision);
                 }
             }
         };
@@ -68,8 +64,13 @@ public final class Backends {
                 + (gpuVisible ? " (an NVIDIA GPU is present: --device cuda runs on it, unvalidated)" : "");
     }
 
-    /** The CPU backend's note for auto (summaries, bench output, the main job's last line). */
-    private static String autoNote(String why, Precision precision) {
-        return "auto: " + why + (precision != Precision.FP32 ? "; --precision " + precision.id + " ignored, the CPU computes in fp32" : "");
+    /**
+     * The CPU backend auto falls back to, its note saying why (summaries, bench output, the main
+     * job's last line); a precision the CPU has (fp32, bf16) is kept, a GPU-only one ignored.
+     */
+    private static CpuBackend cpuForAuto(int threads, String why, Precision precision) {
+        if (Precision.onCpu(precision)) return new CpuBackend(threads, precision, ConvPath.AUTO, "auto: " + why);
+        return new CpuBackend(threads, Precision.FP32, ConvPath.AUTO,
+                "auto: " + why + "; --precision " + precision.id + " ignored, the CPU computes in fp32 or bf16");
     }
 }

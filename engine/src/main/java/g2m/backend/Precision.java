@@ -8,7 +8,8 @@ import java.util.stream.Collectors;
  * The arithmetic a backend may use for its matrix products (convolutions and fully connected
  * layers). Storage stays float32 and accumulation float32 in every mode; the fast modes let the
  * GPU libraries round the products' inputs (TF32: 10-bit mantissa; FP16: 10-bit, smaller range;
- * BF16: 7-bit) and use tensor cores. The CPU backend computes in FP32 only.
+ * BF16: 7-bit) and use tensor cores. The CPU backend has FP32 and BF16 (there: convolutions and
+ * fully connected products with bf16 inputs and float32 accumulation, by oneDNN on AVX-512 bf16).
  *
  * <p>{@link #tolerance} is the relative error ‖out − ref‖/‖ref‖ the golden tests allow for a
  * mode. FP32's 1e-4 is the project's parity bound. The fast modes' bounds are provisional: they
@@ -18,7 +19,7 @@ public enum Precision {
     FP32("fp32", 1e-4, "float32 throughout, no TF32 or half-precision math (the default; parity with the CPU and the goldens)"),
     TF32("tf32", 2e-2, "TF32 tensor-core products (10-bit mantissa inputs), float32 accumulation"),
     FP16("fp16", 2e-2, "products with inputs rounded to float16, float32 accumulation"),
-    BF16("bf16", 5e-2, "fully connected products with inputs rounded to bfloat16 (convolutions as tf32: cuDNN's legacy API has no bf16 down-conversion), float32 accumulation");
+    BF16("bf16", 5e-2, "products with inputs rounded to bfloat16, float32 accumulation (on CUDA the convolutions as tf32: cuDNN's legacy API has no bf16 down-conversion)");
 
     /** The name on the command line. */
     public final String id;
@@ -30,6 +31,11 @@ public enum Precision {
         this.id = id;
         this.tolerance = tolerance;
         this.meaning = meaning;
+    }
+
+    /** Whether the CPU backend has this mode (fp32, bf16). */
+    public static boolean onCpu(Precision p) {
+        return p == FP32 || p == BF16;
     }
 
     public static Precision parse(String s) {

@@ -43,7 +43,7 @@ final class BenchCommand implements Callable<Integer> {
     String device;
 
     @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|tf32|fp16|bf16",
-            description = "CUDA arithmetic (default: ${DEFAULT-VALUE}; tf32, fp16, bf16 are the fast modes)")
+            description = "arithmetic of the products (default: ${DEFAULT-VALUE}; fast modes: tf32, fp16, bf16 on CUDA, bf16 on the CPU)")
     String precision;
 
     @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "CPU threads, 0 = all cores, at most 1024 (default: ${DEFAULT-VALUE})")

@@ -132,6 +132,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads for the network, 0 = all cores, at most " + OptionChecks.MAX_THREADS + " (default: ${DEFAULT-VALUE})")
     int threads;
 
+    @Option(names = "--precision", paramLabel = "fp32|tf32|fp16|bf16", defaultValue = "fp32",
+            description = "arithmetic of the network's products, as for the maps job (default: ${DEFAULT-VALUE})")
+    String precision;
+
     @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "pictures per network pass, ten crops each, at most " + MAX_BATCH + " (default: ${DEFAULT-VALUE})")
     int batch;
 
@@ -175,7 +179,7 @@ final class EvalCommand implements Callable<Integer> {
         EvalRunner.GrabCut gc = EvalRunner.GrabCut.parse(grabcut);
         GradientSource gs = MapsJob.parseGradients(gradients);
         MaxBoxAccV2.Frame frame = MaxBoxAccV2.Frame.parse(maxBoxFrame);
-        Backends.normalize(device);
+        precision(); // --device and --precision checked up front
         if (batch < 1 || batch > MAX_BATCH) throw new Main.UserException("--batch must be 1 to " + MAX_BATCH + ", got " + batch);
         OptionChecks.threads(threads);
         OptionChecks.maxPixels(maxPixels);
@@ -304,7 +308,20 @@ final class EvalCommand implements Callable<Integer> {
         s.put("grabcut", gc.name().toLowerCase(Locale.ROOT));
         s.put("save_boxes", saveBoxes);
         s.put("device", net.engine().backendName());     // cpu and cuda round differently; threads and batch do not matter
+        if (!precision().equals(g2m.backend.Precision.FP32)) s.put("precision", precision().id); // and so do the precisions
         return s;
+    }
+
+    /** --precision, checked against --device as the maps job does. */
+    private g2m.backend.Precision precision() {
+        g2m.backend.Precision p;
+        try {
+            p = g2m.backend.Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException(e.getMessage());
+        }
+        MapsJob.checkPrecision(Backends.normalize(device), p);
+        return p;
     }
 
     /** The network for the runner, with what identifies its weights. */
@@ -331,7 +348,7 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private Net openNet() {
-        G2mEngine.Options options = new G2mEngine.Options(device, threads, batch * 10, WeightsFetcher.defaultCache());
+        G2mEngine.Options options = new G2mEngine.Options(device, threads, batch * 10, WeightsFetcher.defaultCache(), precision());
         if (randomWeights != null) {
             if (weights != null) throw new Main.UserException("--random-weights replaces --weights; give one");
             long seed = randomWeights;

@@ -76,8 +76,8 @@ final class MapsJob {
         int batch;
 
         @Option(names = "--precision", paramLabel = "fp32|tf32|fp16|bf16", defaultValue = "fp32",
-                description = "CUDA arithmetic: fp32 (default, parity with the CPU), or the fast modes tf32, fp16, bf16 "
-                        + "(tensor cores, fp32 accumulation, looser tolerance; see the README)")
+                description = "arithmetic of the products: fp32 (default, parity with PyTorch), or the fast modes tf32, fp16, bf16 "
+                        + "on CUDA and bf16 on the CPU (AVX-512 bf16; fp32 accumulation, looser tolerance; see the README)")
         String precision;
 
         @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads, 0 = all cores, at most 1024 (default: ${DEFAULT-VALUE})")
@@ -448,10 +448,10 @@ final class MapsJob {
         }
     }
 
-    /** A fast precision is a CUDA feature: asking for it with --device cpu is a mistake (auto falls back and says so). */
+    /** tf32 and fp16 are CUDA modes: asking for them with --device cpu is a mistake (auto falls back and says so). */
     static void checkPrecision(String device, g2m.backend.Precision precision) {
-        if (device.equals("cpu") && precision != g2m.backend.Precision.FP32) {
-            throw new Main.UserException("--precision " + precision.id + " needs --device cuda (or auto); the CPU backend computes in fp32 only");
+        if (device.equals("cpu") && !g2m.backend.Precision.onCpu(precision)) {
+            throw new Main.UserException("--precision " + precision.id + " needs --device cuda (or auto); the CPU backend computes in fp32 or bf16");
         }
     }
 

@@ -186,8 +186,7 @@ public final class Vgg16Net implements AutoCloseable {
                 backend.maxPool2x2Forward(x, y);
             } else {
                 int ci = s.convIndex();
-                backend.conv3x3Forward(x, convW[ci], convB[ci], y);
-                backend.reluForward(y, y);
+                backend.conv3x3ForwardRelu(x, convW[ci], convB[ci], y);
             }
             x = y;
         }

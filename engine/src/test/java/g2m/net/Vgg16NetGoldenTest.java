@@ -90,6 +90,7 @@ public class Vgg16NetGoldenTest {
         try (Vgg16Net net = new Vgg16Net(backend, weights)) {
             BatchMaps r = net.run(in.toFloats(), (int) s[0], (int) s[2], (int) s[3], classes, taps, methods);
             double le = relErr(r.logits(), g.get(prefix + "logits").toFloats());
+            if (System.getenv("G2M_PRINT_ERRORS") != null) System.out.printf("golden %slogits: %.3g%n", prefix, le);
             assertTrue(le <= tol, prefix + "logits: rel err " + le + " > " + tol);
             float[] cls = g.get(prefix + "class").toFloats();
             for (int i = 0; i < cls.length; i++) assertEquals((int) cls[i], r.targetClasses()[i], "target class of image " + i);
@@ -100,6 +101,7 @@ public class Vgg16NetGoldenTest {
                     if (ref == null) continue;
                     float[] out = r.maps().get(t).get(m);
                     double e = relErr(out, ref.toFloats());
+                    if (System.getenv("G2M_PRINT_ERRORS") != null) System.out.printf("golden %s%s/%s: %.3g%n", prefix, t.id, m.id, e);
                     assertTrue(e <= tol, prefix + t.id + "/" + m.id + ": rel err " + e + " > " + tol);
                     for (float v : out) assertTrue(Float.isFinite(v), "finite");
                     checked++;

@@ -66,6 +66,11 @@ public final class CpuArray extends AbstractDeviceArray<CpuArray> {
         return v;
     }
 
+    /** Where this array starts in its block, in floats. */
+    long blockOffset() {
+        return offset;
+    }
+
     /** A pointer to this array's element {@code i}, for native calls. */
     FloatPointer pointer(long i) {
         return block.at(offset + i);

@@ -16,6 +16,12 @@ final class NativeBlock {
     static final long MAX_FLOATS = Integer.MAX_VALUE / Float.BYTES;
 
     final long floats;
+    /**
+     * Bumped by every write through the backend (copies from the host, operation outputs), so
+     * that copies derived from this block (reordered convolution or bf16 fc weights) know when
+     * they are stale.
+     */
+    long version;
     private Pointer raw;
     private FloatBuffer buffer;
 

@@ -2,6 +2,7 @@ package g2m.backend.cpu;
 
 import g2m.backend.BackendUnavailableException;
 import g2m.backend.DeviceArray;
+import g2m.backend.Precision;
 import g2m.maps.CpuMaps;
 import g2m.maps.MapMethod;
 import org.junit.jupiter.api.AfterAll;
@@ -70,7 +71,7 @@ class CpuBackendTest {
     void convForwardAndBackwardMatchTheDefinition(int n, int c, int h, int w, int k, int tile, int threads) {
         Random rnd = new Random(n * 1000 + c * 100 + h * 10 + w + k + tile);
         float[] x = Naive.random(rnd, n * c * h * w), wt = Naive.random(rnd, k * c * 9), b = Naive.random(rnd, k);
-        try (CpuBackend cb = new CpuBackend(threads)) {
+        try (CpuBackend cb = new CpuBackend(threads, Precision.FP32, ConvPath.IM2COL, null)) { // the tiles are im2col's
             cb.tileColumns = tile;
             DeviceArray xa = cb.upload(x, n, c, h, w), wa = cb.upload(wt, k, c, 3, 3), ba = cb.upload(b, k);
             DeviceArray y = cb.upload(garbage(n * k * h * w), n, k, h, w);
@@ -329,6 +330,22 @@ class CpuBackendTest {
         }
     }
 
+    /** Batch 1 and 2 take the sgemv path (forward rows, backward right-hand sides), larger ones sgemm; split across threads when large. */
+    @ParameterizedTest(name = "rows={0} K={1} M={2}")
+    @CsvSource({"1, 600, 700", "2, 600, 700", "3, 600, 700", "1, 5, 3", "2, 1, 1"})
+    void fcRowCountsOfBothPaths(int rows, int k, int m) {
+        Random rnd = new Random(rows * 7 + k + m);
+        float[] x = Naive.random(rnd, rows * k), wt = Naive.random(rnd, m * k), b = Naive.random(rnd, m), dy = Naive.random(rnd, rows * m);
+        try (DeviceArray xa = be.upload(x, rows, k); DeviceArray wa = be.upload(wt, m, k); DeviceArray ba = be.upload(b, m);
+             DeviceArray y = be.upload(garbage(rows * m), rows, m); DeviceArray dya = be.upload(dy, rows, m);
+             DeviceArray dx = be.upload(garbage(rows * k), rows, k)) {
+            be.fcForward(xa, wa, ba, y);
+            assertClose("fc forward", be.download(y), Naive.fc(x, wt, b, rows, k, m));
+            be.fcBackwardData(dya, wa, dx);
+            assertClose("fc backward", be.download(dx), Naive.fcBackward(dy, wt, rows, k, m));
+        }
+    }
+
     @Test
     void softmaxIsStableAndMatches() {
         float[] z = {1000f, 1001f, 999f, -5f, 0f, 3f, 0f, 0f, 0f, -1e4f, 88f, 89f};
@@ -396,7 +413,11 @@ class CpuBackendTest {
 
     @Test
     void repeatedCallsWithTheSameShapesAllocateNoNativeMemory() {
-        try (CpuBackend b = new CpuBackend(2)) {
+        for (ConvPath path : new ConvPath[] {ConvPath.IM2COL, ConvPath.AUTO}) repeatedCallsAllocateNothing(path);
+    }
+
+    private static void repeatedCallsAllocateNothing(ConvPath path) {
+        try (CpuBackend b = new CpuBackend(2, Precision.FP32, path, null)) {
             Random rnd = new Random(6);
             // one image per tile; images side by side (staging); row blocks (halos); sgemms split by rows
             for (int[] s : new int[][]{{2, 8, 20, 20, 8}, {4, 16, 5, 5, 8}, {1, 4, 64, 64, 4}, {1, 8, 6, 6, 16}}) {

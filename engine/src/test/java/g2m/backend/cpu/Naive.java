@@ -29,8 +29,13 @@ final class Naive {
     }
 
     static void assertClose(String what, float[] out, double[] ref) {
+        assertClose(what, out, ref, TOLERANCE);
+    }
+
+    static void assertClose(String what, float[] out, double[] ref, double tolerance) {
         double e = relErr(out, ref);
-        assertTrue(e <= TOLERANCE, what + ": relative error " + e + " > " + TOLERANCE);
+        if (System.getenv("G2M_PRINT_ERRORS") != null) System.out.printf("%s: relative error %.3g%n", what, e);
+        assertTrue(e <= tolerance, what + ": relative error " + e + " > " + tolerance);
     }
 
     static void assertClose(String what, float[] out, float[] ref) {
