@@ -69,7 +69,8 @@ with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) a
         out.external_attr = info.external_attr
         zo.writestr(out, data, compress_type=zipfile.ZIP_STORED)
 PY
-  "$jdk/bin/jar" --create --file .devrt/stage/g2m-engine-tests.jar -C engine/target/test-classes g2m
+  # the engine's test classes and the parity metric they use (test-support)
+  "$jdk/bin/jar" --create --file .devrt/stage/g2m-engine-tests.jar -C engine/target/test-classes g2m -C test-support/target/classes g2m
   mvn -B -ntp -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 \
     -DoutputDirectory=.devrt/stage -Dmdep.stripVersion=true
   mv .devrt/stage/junit-platform-console-standalone.jar .devrt/stage/junit-console.jar

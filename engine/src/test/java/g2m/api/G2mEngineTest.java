@@ -22,10 +22,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The embedding API end to end: a .pth opened directly, a picture in, maps equal to the PyTorch goldens. */
 class G2mEngineTest {
@@ -38,15 +38,6 @@ class G2mEngineTest {
         } catch (URISyntaxException e) {
             throw new AssertionError(e);
         }
-    }
-
-    static double relErr(float[] out, float[] ref) {
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            num += ((double) out[i] - ref[i]) * ((double) out[i] - ref[i]);
-            den += (double) ref[i] * ref[i];
-        }
-        return Math.sqrt(num / den);
     }
 
     @Test
@@ -67,8 +58,7 @@ class G2mEngineTest {
             for (Tap t : List.of(Tap.CONV5_1, Tap.POOL4)) {
                 for (MapMethod m : MapMethod.G2M) {
                     float[] ref = golden.tensors().get("pytorch.map." + t.id + "." + m.id).toFloats();
-                    double e = relErr(r.map(t, m).values(), ref);
-                    assertTrue(e <= 1e-4, t + "/" + m + " rel err " + e);
+                    assertClose(ref, r.map(t, m).values(), 1e-4, t + "/" + m);
                 }
             }
 

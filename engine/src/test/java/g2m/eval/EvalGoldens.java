@@ -65,16 +65,6 @@ final class EvalGoldens {
         return new Box(a.get(0).intValue(), a.get(1).intValue(), a.get(2).intValue(), a.get(3).intValue());
     }
 
-    static double relErr(float[] out, float[] ref) {
-        if (out.length != ref.length) throw new AssertionError("lengths differ: " + out.length + " vs " + ref.length);
-        double num = 0, den = 0;
-        for (int i = 0; i < out.length; i++) {
-            num += ((double) out[i] - ref[i]) * ((double) out[i] - ref[i]);
-            den += (double) ref[i] * ref[i];
-        }
-        return Math.sqrt(num / den);
-    }
-
     static float maxAbs(float[] a, float[] b) {
         float m = 0;
         for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));

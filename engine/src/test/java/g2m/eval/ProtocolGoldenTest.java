@@ -13,6 +13,7 @@ import java.util.List;
 import static g2m.eval.EvalGoldens.box;
 import static g2m.eval.EvalGoldens.floats;
 import static g2m.eval.EvalGoldens.ints;
+import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -71,9 +72,8 @@ class ProtocolGoldenTest {
             float[] u = Canvas.upsampleAlignCorners(src, i * 35, 5, 7, 33, 50);
             System.arraycopy(u, 0, out, i * 33 * 50, u.length);
         }
-        double rel = EvalGoldens.relErr(out, ref);
+        double rel = assertClose(ref, out, 1e-6, "upsample 5x7 -> 33x50");
         System.out.printf("upsample 5x7 -> 33x50: rel err %.2e, max abs %.2e%n", rel, EvalGoldens.maxAbs(out, ref));
-        assertTrue(rel <= 1e-6, "rel err " + rel);
     }
 
     /**
@@ -87,9 +87,8 @@ class ProtocolGoldenTest {
         float[] maps = floats("maps.safetensors", "map." + n);
         float[] ref = floats("maps.safetensors", "canvas." + n);
         float[] out = Canvas.assemble(maps, 0, n, n);
-        double rel = EvalGoldens.relErr(out, ref);
+        double rel = assertClose(ref, out, 1e-6, "canvas " + n);
         System.out.printf("canvas %d: rel err %.2e, max abs %.2e%n", n, rel, EvalGoldens.maxAbs(out, ref));
-        assertTrue(rel <= 1e-6, "rel err " + rel);
     }
 
     /** A wrong flip or placement would move the canvas: crop 5's map must land mirrored at x ≥ 32. */
@@ -288,8 +287,7 @@ class ProtocolGoldenTest {
         float[] canvas = floats("maps.safetensors", "canvas.14");
         float[] ref = EvalGoldens.tensors("maxbox.safetensors").tensors().get("scoremap.6").toFloats();
         float[] ours = MaxBoxAccV2.scoreMap(canvas, 256, 150, 100);
-        double rel = EvalGoldens.relErr(ours, ref);
+        double rel = assertClose(ref, ours, 1e-6, "score map 256 -> 150x100");
         System.out.printf("score map 256 -> 150x100: rel err %.2e, max abs %.2e%n", rel, EvalGoldens.maxAbs(ours, ref));
-        assertTrue(rel <= 1e-6, "rel err " + rel);
     }
 }

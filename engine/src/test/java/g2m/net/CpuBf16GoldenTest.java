@@ -16,6 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.List;
 import java.util.Map;
 
+import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,8 +66,7 @@ class CpuBf16GoldenTest {
         int[] classes = name.equals("maps_small") ? new int[] {3, 7} : null;
         try (Vgg16Net net = new Vgg16Net(backend, Vgg16NetGoldenTest.tinyWeights())) {
             BatchMaps r = net.run(g.get("input").toFloats(), (int) s[0], (int) s[2], (int) s[3], classes, List.of(Tap.POOL5), List.of(MapMethod.LAYERCAM));
-            double e = Vgg16NetGoldenTest.relErr(r.logits(), g.get("logits").toFloats());
-            assertTrue(e <= TOL, name + " logits: rel err " + e + " > " + TOL);
+            assertClose(g.get("logits").toFloats(), r.logits(), TOL, name + " logits");
             float[] cls = g.get("class").toFloats();
             int[] want = new int[cls.length];
             for (int i = 0; i < cls.length; i++) want[i] = (int) cls[i];

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.List;
 
+import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The bundled demo model (a trained narrow VGG16, engine/src/main/resources/g2m/demo/) against
@@ -58,8 +58,7 @@ class DemoModelGoldenTest {
             LoadedImage img = ImageLoader.load(demo("images/" + stem + ".png"));
             float[] x = InputTensor.toNchw(img, p);
             float[] ref = golden.tensors().get(stem + ".input").toFloats();
-            double e = Vgg16NetGoldenTest.relErr(x, ref);
-            assertTrue(e <= 1e-6, stem + " input: rel err " + e);
+            assertClose(ref, x, 1e-6, stem + " input");
             Vgg16NetGoldenTest.check(backend, Vgg16NetGoldenTest.TOL, golden, weights, stem + ".", stem + ".input", null, List.of(Tap.CONV5_1));
         }
     }
@@ -75,8 +74,7 @@ class DemoModelGoldenTest {
                 assertEquals((int) golden.tensors().get(stem + ".class").toFloats()[0], r.targetClass(), stem);
                 for (MapMethod m : MapMethod.G2M) {
                     float[] ref = golden.tensors().get(stem + ".map.conv5_1." + m.id).toFloats();
-                    double e = Vgg16NetGoldenTest.relErr(r.map(Tap.CONV5_1, m).values(), ref);
-                    assertTrue(e <= Vgg16NetGoldenTest.TOL, stem + "/" + m.id + ": rel err " + e);
+                    assertClose(ref, r.map(Tap.CONV5_1, m).values(), Vgg16NetGoldenTest.TOL, stem + "/" + m.id);
                 }
             }
         }

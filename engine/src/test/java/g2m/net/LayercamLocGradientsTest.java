@@ -20,9 +20,10 @@ import java.util.Map;
 import java.util.Set;
 
 import static g2m.net.Vgg16NetGoldenTest.TOL;
-import static g2m.net.Vgg16NetGoldenTest.relErr;
 import static g2m.net.Vgg16NetGoldenTest.resource;
 import static g2m.net.Vgg16NetGoldenTest.tinyWeights;
+import static g2m.testing.Parity.assertClose;
+import static g2m.testing.Parity.relErr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -67,9 +68,7 @@ public class LayercamLocGradientsTest {
         for (Tap t : taps) {
             for (MapMethod m : MapMethod.values()) {
                 float[] out = r.maps().get(t).get(m);
-                double e = relErr(out, expected(t, m));
-                assertTrue(e <= tol, t + "/" + m + " (" + (FIVE.contains(t) ? "layercam_loc" : "tap") + " gradient): rel err " + e + " > " + tol);
-                for (float v : out) assertTrue(Float.isFinite(v), "finite");
+                double e = assertClose(expected(t, m), out, tol, t + "/" + m + " (" + (FIVE.contains(t) ? "layercam_loc" : "tap") + " gradient)");
                 if (FIVE.contains(t)) worst = Math.max(worst, e);
             }
         }
@@ -83,7 +82,7 @@ public class LayercamLocGradientsTest {
         List<Tap> all = List.of(Tap.values());
         try (Vgg16Net net = new Vgg16Net(be, tinyWeights())) {
             BatchMaps r = net.run(x, 2, 40, 52, CLASSES, all, List.of(MapMethod.values()), GradientSource.LAYERCAM_LOC);
-            assertTrue(relErr(r.logits(), g.tensors().get("logits").toFloats()) <= tol, "logits");
+            assertClose(g.tensors().get("logits").toFloats(), r.logits(), tol, "logits");
             return checkMaps(r, all, tol);
         }
     }
@@ -114,10 +113,10 @@ public class LayercamLocGradientsTest {
             BatchMaps r = net.run(x, 2, 40, 52, CLASSES, taps, List.of(MapMethod.LAYERCAM), GradientSource.LAYERCAM_LOC);
             BatchMaps d = net.run(x, 2, 40, 52, CLASSES, taps, List.of(MapMethod.LAYERCAM));
             for (Tap t : taps) {
-                assertTrue(relErr(r.maps().get(t).get(MapMethod.LAYERCAM), expected(t, MapMethod.LAYERCAM)) <= TOL, t + " layercam_loc");
+                assertClose(expected(t, MapMethod.LAYERCAM), r.maps().get(t).get(MapMethod.LAYERCAM), TOL, t + " layercam_loc");
                 float[] tap = golden("maps_small").tensors().get("map." + t.id + ".layercam").toFloats();
-                assertTrue(relErr(d.maps().get(t).get(MapMethod.LAYERCAM), tap) <= TOL, t + " default = tap gradient");
-                assertTrue(relErr(d.maps().get(t).get(MapMethod.LAYERCAM), expected(t, MapMethod.LAYERCAM)) > 1e-2, t + " the two differ");
+                assertClose(tap, d.maps().get(t).get(MapMethod.LAYERCAM), TOL, t + " default = tap gradient");
+                assertTrue(relErr(expected(t, MapMethod.LAYERCAM), d.maps().get(t).get(MapMethod.LAYERCAM)) > 1e-2, t + " the two differ");
             }
         }
     }
@@ -153,8 +152,7 @@ public class LayercamLocGradientsTest {
         float[] src = t.get("up_src").toFloats(), ref = t.get("up").toFloats();
         try (DeviceArray x = backend.upload(src, 1, 2, 5, 7); DeviceArray y = backend.allocate(1, 2, 33, 50)) {
             backend.upsampleBilinearAlignCorners(x, y);
-            double e = relErr(backend.download(y), ref);
-            assertTrue(e <= 1e-6, "rel err " + e);
+            assertClose(ref, backend.download(y), 1e-6, "align-corners upsampling 5x7 -> 33x50");
         }
         try (DeviceArray x = backend.allocate(2, 3, 4, 4); DeviceArray y = backend.allocate(2, 2, 8, 8)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> backend.upsampleBilinearAlignCorners(x, y));

@@ -23,13 +23,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Parity with the PyTorch reference (tools/reference/g2m_reference.py, float64): logits and
- * every map at every tap. Tolerance: relative error ‖out − ref‖ / ‖ref‖ ≤ 1e-4 in float32,
+ * every map at every tap. Tolerance (g2m.testing.Parity): relative error ‖out − ref‖ / ‖ref‖ ≤ 1e-4 in float32,
  * per (tap, method) over the whole batch; where the reference is exactly zero, so is ours.
  */
 public class Vgg16NetGoldenTest {
@@ -58,17 +59,6 @@ public class Vgg16NetGoldenTest {
         return Safetensors.read(resource("/fixtures/tiny_vgg16_expected.safetensors"));
     }
 
-    public static double relErr(float[] out, float[] ref) {
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            double d = (double) out[i] - ref[i];
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-        }
-        if (den == 0) return num == 0 ? 0 : Double.POSITIVE_INFINITY;
-        return Math.sqrt(num / den);
-    }
-
     /** Runs one golden case (all taps and the methods it holds in one pass) on the CPU and checks everything. */
     static void check(Checkpoint golden, Checkpoint weights, String prefix, String inputName, int[] classes, List<Tap> taps) {
         check(backend, TOL, golden, weights, prefix, inputName, classes, taps);
@@ -89,9 +79,7 @@ public class Vgg16NetGoldenTest {
         }
         try (Vgg16Net net = new Vgg16Net(backend, weights)) {
             BatchMaps r = net.run(in.toFloats(), (int) s[0], (int) s[2], (int) s[3], classes, taps, methods);
-            double le = relErr(r.logits(), g.get(prefix + "logits").toFloats());
-            if (System.getenv("G2M_PRINT_ERRORS") != null) System.out.printf("golden %slogits: %.3g%n", prefix, le);
-            assertTrue(le <= tol, prefix + "logits: rel err " + le + " > " + tol);
+            assertClose(g.get(prefix + "logits").toFloats(), r.logits(), tol, "golden " + prefix + "logits");
             float[] cls = g.get(prefix + "class").toFloats();
             for (int i = 0; i < cls.length; i++) assertEquals((int) cls[i], r.targetClasses()[i], "target class of image " + i);
             int checked = 0;
@@ -100,10 +88,7 @@ public class Vgg16NetGoldenTest {
                     Tensor ref = g.get(prefix + "map." + t.id + "." + m.id);
                     if (ref == null) continue;
                     float[] out = r.maps().get(t).get(m);
-                    double e = relErr(out, ref.toFloats());
-                    if (System.getenv("G2M_PRINT_ERRORS") != null) System.out.printf("golden %s%s/%s: %.3g%n", prefix, t.id, m.id, e);
-                    assertTrue(e <= tol, prefix + t.id + "/" + m.id + ": rel err " + e + " > " + tol);
-                    for (float v : out) assertTrue(Float.isFinite(v), "finite");
+                    assertClose(ref.toFloats(), out, tol, "golden " + prefix + t.id + "/" + m.id); // finite, and exactly 0 where ref is
                     checked++;
                 }
             }
@@ -152,7 +137,7 @@ public class Vgg16NetGoldenTest {
             Preprocessing p = conv.equals("pytorch") ? Preprocessing.PYTORCH : Preprocessing.CAFFE;
             float[] x = InputTensor.toNchw(img, p);
             float[] ref = golden.tensors().get(conv + "_input").toFloats();
-            assertTrue(relErr(x, ref) <= 1e-6, conv + " input: " + relErr(x, ref));
+            assertClose(ref, x, 1e-6, conv + " input");
             check(golden, tinyWeights(), conv + ".", conv + "_input", null,
                     List.of(Tap.CONV5_1, Tap.POOL4, Tap.CONV3_3, Tap.POOL2));
         }

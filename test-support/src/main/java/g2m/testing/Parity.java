@@ -46,22 +46,25 @@ public final class Parity {
         return measure(expected.length, i -> expected[i], actual.length, i -> actual[i], "values");
     }
 
-    /** Fails unless {@code actual} is within {@code tolerance} of {@code expected} by the rule above; {@code what} names the comparison. */
-    public static void assertClose(float[] expected, float[] actual, double tolerance, String what) {
-        check(expected.length, i -> expected[i], actual.length, i -> actual[i], tolerance, what);
+    /**
+     * Fails unless {@code actual} is within {@code tolerance} of {@code expected} by the rule above;
+     * {@code what} names the comparison. Returns the relative error (for a test that reports its worst).
+     */
+    public static double assertClose(float[] expected, float[] actual, double tolerance, String what) {
+        return check(expected.length, i -> expected[i], actual.length, i -> actual[i], tolerance, what);
     }
 
     /** {@link #assertClose(float[], float[], double, String)} against a double-precision reference. */
-    public static void assertClose(double[] expected, float[] actual, double tolerance, String what) {
-        check(expected.length, i -> expected[i], actual.length, i -> actual[i], tolerance, what);
+    public static double assertClose(double[] expected, float[] actual, double tolerance, String what) {
+        return check(expected.length, i -> expected[i], actual.length, i -> actual[i], tolerance, what);
     }
 
     /** {@link #assertClose(float[], float[], double, String)} with both sides in double precision. */
-    public static void assertClose(double[] expected, double[] actual, double tolerance, String what) {
-        check(expected.length, i -> expected[i], actual.length, i -> actual[i], tolerance, what);
+    public static double assertClose(double[] expected, double[] actual, double tolerance, String what) {
+        return check(expected.length, i -> expected[i], actual.length, i -> actual[i], tolerance, what);
     }
 
-    private static void check(int ne, IntToDoubleFunction e, int na, IntToDoubleFunction a, double tolerance, String what) {
+    private static double check(int ne, IntToDoubleFunction e, int na, IntToDoubleFunction a, double tolerance, String what) {
         if (!(tolerance >= 0) || Double.isInfinite(tolerance)) {
             throw new IllegalArgumentException(what + ": tolerance " + tolerance + " is not a finite number >= 0");
         }
@@ -78,6 +81,7 @@ public final class Parity {
             throw new AssertionFailedError(String.format(Locale.ROOT, "%s: relative error %.3g > tolerance %.3g (%d values)",
                     what, err, tolerance, na));
         }
+        return err;
     }
 
     private static double measure(int ne, IntToDoubleFunction e, int na, IntToDoubleFunction a, String what) {

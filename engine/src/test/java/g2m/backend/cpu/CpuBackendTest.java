@@ -15,7 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
-import static g2m.backend.cpu.Naive.assertClose;
+import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -76,13 +76,13 @@ class CpuBackendTest {
             DeviceArray xa = cb.upload(x, n, c, h, w), wa = cb.upload(wt, k, c, 3, 3), ba = cb.upload(b, k);
             DeviceArray y = cb.upload(garbage(n * k * h * w), n, k, h, w);
             cb.conv3x3Forward(xa, wa, ba, y);
-            assertClose("conv forward", cb.download(y), Naive.conv(x, wt, b, n, c, h, w, k));
+            assertClose(Naive.conv(x, wt, b, n, c, h, w, k), cb.download(y), Naive.TOLERANCE, "conv forward");
 
             int m = 2 * n; // stacked right-hand sides
             float[] g = Naive.random(rnd, m * k * h * w);
             DeviceArray gy = cb.upload(g, m, k, h, w), gx = cb.upload(garbage(m * c * h * w), m, c, h, w);
             cb.conv3x3BackwardData(gy, wa, gx);
-            assertClose("conv backward", cb.download(gx), Naive.convBackwardData(g, wt, m, c, h, w, k));
+            assertClose(Naive.convBackwardData(g, wt, m, c, h, w, k), cb.download(gx), Naive.TOLERANCE, "conv backward");
         }
     }
 
@@ -115,7 +115,7 @@ class CpuBackendTest {
         try (DeviceArray dw = be.upload(wt, k, c, 3, 3); DeviceArray gy = be.upload(g, m, k, h, w);
              DeviceArray gx = be.upload(junk, m, c, h, w)) {
             be.conv3x3BackwardData(gy, dw, gx);
-            assertClose("conv backward", be.download(gx), Naive.convBackwardData(g, wt, m, c, h, w, k));
+            assertClose(Naive.convBackwardData(g, wt, m, c, h, w, k), be.download(gx), Naive.TOLERANCE, "conv backward");
         }
     }
 
@@ -130,7 +130,7 @@ class CpuBackendTest {
             be.conv3x3Forward(xs, dw, db, ys);
             float[] ref = Arrays.copyOfRange(x, c * h * w, 3 * c * h * w);
             float[] got = be.download(out);
-            assertClose("conv on views", Arrays.copyOfRange(got, 2 * k * h * w, 4 * k * h * w), Naive.conv(ref, wt, b, n, c, h, w, k));
+            assertClose(Naive.conv(ref, wt, b, n, c, h, w, k), Arrays.copyOfRange(got, 2 * k * h * w, 4 * k * h * w), Naive.TOLERANCE, "conv on views");
         }
     }
 
@@ -307,9 +307,9 @@ class CpuBackendTest {
         try (DeviceArray xa = be.upload(x, n, c, h, w); DeviceArray y = be.allocate(n, c, oh, ow);
              DeviceArray dya = be.upload(dy, m, c, oh, ow); DeviceArray dx = be.upload(garbage(m * c * h * w), m, c, h, w)) {
             be.adaptiveAvgPoolForward(xa, y);
-            assertClose("adaptive pool forward", be.download(y), Naive.adaptivePool(x, n, c, h, w, oh, ow));
+            assertClose(Naive.adaptivePool(x, n, c, h, w, oh, ow), be.download(y), Naive.TOLERANCE, "adaptive pool forward");
             be.adaptiveAvgPoolBackward(dya, dx);
-            assertClose("adaptive pool backward", be.download(dx), Naive.adaptivePoolBackward(dy, m, c, oh, ow, h, w));
+            assertClose(Naive.adaptivePoolBackward(dy, m, c, oh, ow, h, w), be.download(dx), Naive.TOLERANCE, "adaptive pool backward");
         }
     }
 
@@ -324,9 +324,9 @@ class CpuBackendTest {
         try (DeviceArray xa = be.upload(x, n, c, h, w); DeviceArray wa = be.upload(wt, m, k); DeviceArray ba = be.upload(b, m);
              DeviceArray y = be.allocate(n, m); DeviceArray dya = be.upload(dy, 2 * n, m); DeviceArray dx = be.allocate(2 * n, c, h, w)) {
             be.fcForward(xa, wa, ba, y);
-            assertClose("fc forward", be.download(y), Naive.fc(x, wt, b, n, k, m));
+            assertClose(Naive.fc(x, wt, b, n, k, m), be.download(y), Naive.TOLERANCE, "fc forward");
             be.fcBackwardData(dya, wa, dx);
-            assertClose("fc backward", be.download(dx), Naive.fcBackward(dy, wt, 2 * n, k, m));
+            assertClose(Naive.fcBackward(dy, wt, 2 * n, k, m), be.download(dx), Naive.TOLERANCE, "fc backward");
         }
     }
 
@@ -340,9 +340,9 @@ class CpuBackendTest {
              DeviceArray y = be.upload(garbage(rows * m), rows, m); DeviceArray dya = be.upload(dy, rows, m);
              DeviceArray dx = be.upload(garbage(rows * k), rows, k)) {
             be.fcForward(xa, wa, ba, y);
-            assertClose("fc forward", be.download(y), Naive.fc(x, wt, b, rows, k, m));
+            assertClose(Naive.fc(x, wt, b, rows, k, m), be.download(y), Naive.TOLERANCE, "fc forward");
             be.fcBackwardData(dya, wa, dx);
-            assertClose("fc backward", be.download(dx), Naive.fcBackward(dy, wt, rows, k, m));
+            assertClose(Naive.fcBackward(dy, wt, rows, k, m), be.download(dx), Naive.TOLERANCE, "fc backward");
         }
     }
 
@@ -353,7 +353,7 @@ class CpuBackendTest {
             be.softmax(za, p);
             float[] got = be.download(p);
             for (float v : got) assertFalse(Float.isNaN(v) || Float.isInfinite(v));
-            assertClose("softmax", got, Naive.softmax(z, 3, 4));
+            assertClose(Naive.softmax(z, 3, 4), got, Naive.TOLERANCE, "softmax");
             be.softmax(za, za); // in place
             assertArrayEquals(got, be.download(za));
         }
@@ -374,7 +374,7 @@ class CpuBackendTest {
                 for (int j = 0; j < m; j++) want[(n + r) * m + j] = p[r * m + j] - (j == cls[r] ? 10 : 0);
             }
             float[] got = be.download(s);
-            assertClose("seeds", got, want);
+            assertClose(want, got, Naive.TOLERANCE, "seeds");
             for (int r = 0; r < n; r++) for (int j = 0; j < m; j++) assertEquals(j == cls[r] ? 1f : 0f, got[r * m + j], 0f);
             assertThrows(IllegalArgumentException.class, () -> be.backwardSeeds(za, new int[]{1, 2, 10}, s));
             assertThrows(IllegalArgumentException.class, () -> be.backwardSeeds(za, new int[]{1, 2}, s));
@@ -544,7 +544,7 @@ class CpuBackendTest {
                 results[t++] = cb.download(y);
             }
         }
-        assertClose("1 thread vs all", results[0], results[1]);
+        assertClose(results[1], results[0], Naive.TOLERANCE, "1 thread vs all");
         assertThrows(IllegalArgumentException.class, () -> new CpuBackend(-1));
     }
 

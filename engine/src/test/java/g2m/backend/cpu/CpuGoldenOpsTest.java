@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-import static g2m.backend.cpu.Naive.assertClose;
+import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -120,9 +120,9 @@ public class CpuGoldenOpsTest {
     private static void adapool(Backend be, Map<String, Tensor> t) {
         try (DeviceArray x = up(be, t.get("x")); DeviceArray dy = up(be, t.get("dy")); DeviceArray y = be.allocate(shape(t.get("y"))); DeviceArray dx = be.allocate(dy.batchSize(), x.shape()[1], x.shape()[2], x.shape()[3])) {
             be.adaptiveAvgPoolForward(x, y);
-            assertClose("adaptive pool forward", be.download(y), t.get("y").toFloats());
+            assertClose(t.get("y").toFloats(), be.download(y), Naive.TOLERANCE, "adaptive pool forward");
             be.adaptiveAvgPoolBackward(dy, dx);
-            assertClose("adaptive pool backward", be.download(dx), t.get("dx").toFloats());
+            assertClose(t.get("dx").toFloats(), be.download(dx), Naive.TOLERANCE, "adaptive pool backward");
         }
     }
 
@@ -141,9 +141,9 @@ public class CpuGoldenOpsTest {
              DeviceArray dy = up(be, t.get("dy")); DeviceArray y = be.allocate(shape(t.get("y")));
              DeviceArray dx = be.allocate(dy.batchSize(), x.shape()[1], x.shape()[2], x.shape()[3])) {
             be.conv3x3Forward(x, w, b, y);
-            assertClose("conv forward", be.download(y), t.get("y").toFloats());
+            assertClose(t.get("y").toFloats(), be.download(y), Naive.TOLERANCE, "conv forward");
             be.conv3x3BackwardData(dy, w, dx);
-            assertClose("conv backward", be.download(dx), t.get("dx").toFloats());
+            assertClose(t.get("dx").toFloats(), be.download(dx), Naive.TOLERANCE, "conv backward");
         }
     }
 
@@ -165,16 +165,16 @@ public class CpuGoldenOpsTest {
              DeviceArray dy = up(be, t.get("dy")); DeviceArray y = be.allocate(x.batchSize(), w.shape()[0]);
              DeviceArray dx = be.allocate(dy.batchSize(), w.shape()[1])) {
             be.fcForward(x, w, b, y);
-            assertClose("fc forward", be.download(y), t.get("y").toFloats());
+            assertClose(t.get("y").toFloats(), be.download(y), Naive.TOLERANCE, "fc forward");
             be.fcBackwardData(dy, w, dx);
-            assertClose("fc backward", be.download(dx), t.get("dx").toFloats());
+            assertClose(t.get("dx").toFloats(), be.download(dx), Naive.TOLERANCE, "fc backward");
         }
     }
 
     private static void softmax(Backend be, Map<String, Tensor> t) {
         try (DeviceArray z = up(be, t.get("z")); DeviceArray p = be.allocate(z.shape())) {
             be.softmax(z, p);
-            assertClose("softmax", be.download(p), t.get("p").toFloats());
+            assertClose(t.get("p").toFloats(), be.download(p), Naive.TOLERANCE, "softmax");
         }
     }
 
@@ -184,7 +184,7 @@ public class CpuGoldenOpsTest {
         for (int i = 0; i < c.length; i++) cls[i] = Math.round(c[i]);
         try (DeviceArray z = up(be, t.get("z")); DeviceArray s = be.allocate(shape(t.get("s")))) {
             be.backwardSeeds(z, cls, s);
-            assertClose("backward seeds", be.download(s), t.get("s").toFloats());
+            assertClose(t.get("s").toFloats(), be.download(s), Naive.TOLERANCE, "backward seeds");
         }
     }
 }

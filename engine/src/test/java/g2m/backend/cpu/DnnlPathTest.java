@@ -10,7 +10,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Random;
 
-import static g2m.backend.cpu.Naive.assertClose;
+import static g2m.testing.Parity.assertClose;
+import static g2m.testing.Parity.relErr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -54,13 +55,13 @@ class DnnlPathTest {
             DeviceArray xa = be.upload(x, n, c, h, w), wa = be.upload(wt, k, c, 3, 3), ba = be.upload(b, k);
             DeviceArray y = be.upload(CpuBackendTest.garbage(n * k * h * w), n, k, h, w);
             be.conv3x3Forward(xa, wa, ba, y);
-            assertClose(precision + " conv forward", be.download(y), Naive.conv(x, wt, b, n, c, h, w, k), tol);
+            assertClose(Naive.conv(x, wt, b, n, c, h, w, k), be.download(y), tol, precision + " conv forward");
 
             int m = 2 * n; // stacked right-hand sides, as the maps' backward pass has them
             float[] g = Naive.random(rnd, m * k * h * w);
             DeviceArray gy = be.upload(g, m, k, h, w), gx = be.upload(CpuBackendTest.garbage(m * c * h * w), m, c, h, w);
             be.conv3x3BackwardData(gy, wa, gx);
-            assertClose(precision + " conv backward", be.download(gx), Naive.convBackwardData(g, wt, m, c, h, w, k), tol);
+            assertClose(Naive.convBackwardData(g, wt, m, c, h, w, k), be.download(gx), tol, precision + " conv backward");
         }
     }
 
@@ -79,7 +80,7 @@ class DnnlPathTest {
                 DeviceArray y = be.upload(CpuBackendTest.garbage(n * k * h * w), n, k, h, w);
                 be.conv3x3ForwardRelu(xa, wa, ba, y);
                 float[] got = be.download(y);
-                assertClose(p + " " + mode[1] + " conv+relu", got, ref, p == Precision.FP32 ? Naive.TOLERANCE : BF16_OP_TOLERANCE);
+                assertClose(ref, got, p == Precision.FP32 ? Naive.TOLERANCE : BF16_OP_TOLERANCE, p + " " + mode[1] + " conv+relu");
                 for (float v : got) assertTrue(v >= 0, "no negative output after the ReLU");
             }
         }
@@ -96,18 +97,18 @@ class DnnlPathTest {
             DeviceArray xa = be.upload(x, n, c, h, w), wa = be.upload(w1, k, c, 3, 3), ba = be.upload(b, k), y = be.allocate(n, k, h, w);
             DeviceArray dx = be.allocate(n, c, h, w);
             be.conv3x3Forward(xa, wa, ba, y);
-            assertClose("first weights", be.download(y), Naive.conv(x, w1, b, n, c, h, w, k));
+            assertClose(Naive.conv(x, w1, b, n, c, h, w, k), be.download(y), Naive.TOLERANCE, "first weights");
             be.copyFromHost(w2, wa);
             be.conv3x3Forward(xa, wa, ba, y);
-            assertClose("weights copied from the host", be.download(y), Naive.conv(x, w2, b, n, c, h, w, k));
+            assertClose(Naive.conv(x, w2, b, n, c, h, w, k), be.download(y), Naive.TOLERANCE, "weights copied from the host");
             // the weights as the output of an op (ReLU of themselves)
             be.reluForward(wa, wa);
             float[] w3 = w2.clone();
             for (int i = 0; i < w3.length; i++) w3[i] = Math.max(w3[i], 0f);
             be.conv3x3Forward(xa, wa, ba, y);
-            assertClose("weights written by an op", be.download(y), Naive.conv(x, w3, b, n, c, h, w, k));
+            assertClose(Naive.conv(x, w3, b, n, c, h, w, k), be.download(y), Naive.TOLERANCE, "weights written by an op");
             be.conv3x3BackwardData(y, wa, dx);
-            assertClose("backward with them", be.download(dx), Naive.convBackwardData(be.download(y), w3, n, c, h, w, k));
+            assertClose(Naive.convBackwardData(be.download(y), w3, n, c, h, w, k), be.download(dx), Naive.TOLERANCE, "backward with them");
         }
     }
 
@@ -126,8 +127,8 @@ class DnnlPathTest {
                 float[] ref = java.util.Arrays.copyOfRange(x, c * h * w, 3 * c * h * w);
                 float[] w2h = java.util.Arrays.copyOfRange(wt, k * c * 9, 2 * k * c * 9);
                 float[] got = be.download(out);
-                assertClose(p + " conv on views", java.util.Arrays.copyOfRange(got, 2 * k * h * w, 4 * k * h * w),
-                        Naive.conv(ref, w2h, b, n, c, h, w, k), tol);
+                assertClose(Naive.conv(ref, w2h, b, n, c, h, w, k), java.util.Arrays.copyOfRange(got, 2 * k * h * w, 4 * k * h * w),
+                        tol, p + " conv on views");
             }
         }
     }
@@ -165,15 +166,15 @@ class DnnlPathTest {
         try (CpuBackend be = backend(Precision.BF16)) {
             DeviceArray xa = be.upload(x, n, k), wa = be.upload(wt, m, k), ba = be.upload(b, m), y = be.allocate(n, m);
             be.fcForward(xa, wa, ba, y);
-            assertClose("bf16 fc forward", be.download(y), Naive.fc(x, wt, b, n, k, m), BF16_OP_TOLERANCE);
+            assertClose(Naive.fc(x, wt, b, n, k, m), be.download(y), BF16_OP_TOLERANCE, "bf16 fc forward");
             DeviceArray gy = be.upload(g, 2 * n, m), gx = be.allocate(2 * n, k);
             be.fcBackwardData(gy, wa, gx);
-            assertClose("bf16 fc backward", be.download(gx), Naive.fcBackward(g, wt, 2 * n, k, m), BF16_OP_TOLERANCE);
+            assertClose(Naive.fcBackward(g, wt, 2 * n, k, m), be.download(gx), BF16_OP_TOLERANCE, "bf16 fc backward");
             // rewritten weights are converted again
             float[] w2 = Naive.random(rnd, m * k);
             be.copyFromHost(w2, wa);
             be.fcForward(xa, wa, ba, y);
-            assertClose("bf16 fc forward, new weights", be.download(y), Naive.fc(x, w2, b, n, k, m), BF16_OP_TOLERANCE);
+            assertClose(Naive.fc(x, w2, b, n, k, m), be.download(y), BF16_OP_TOLERANCE, "bf16 fc forward, new weights");
         }
     }
 
@@ -186,7 +187,7 @@ class DnnlPathTest {
         try (CpuBackend be = backend(Precision.BF16)) {
             DeviceArray xa = be.upload(x, n, c, h, w), wa = be.upload(wt, k, c, 3, 3), ba = be.upload(b, k), y = be.allocate(n, k, h, w);
             be.conv3x3Forward(xa, wa, ba, y);
-            double e = Naive.relErr(be.download(y), Naive.conv(x, wt, b, n, c, h, w, k));
+            double e = relErr(Naive.conv(x, wt, b, n, c, h, w, k), be.download(y));
             assertTrue(e > 1e-4 && e < BF16_OP_TOLERANCE, "bf16 conv error " + e);
             assertEquals(Precision.BF16, be.precision());
             assertTrue(be.description().contains("bf16"), be.description());

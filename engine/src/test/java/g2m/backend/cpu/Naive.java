@@ -2,50 +2,17 @@ package g2m.backend.cpu;
 
 import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-/** Plain double-precision reference implementations (the definitions, as direct loops) and test helpers. */
+/** Plain double-precision reference implementations (the definitions, as direct loops), random inputs and the ops' tolerance. */
 final class Naive {
     private Naive() {}
 
-    /** Relative error bound of every float32 op against its double reference: ‖out − ref‖₂ / ‖ref‖₂ ≤ 1e-5. */
+    /** Relative error bound of every float32 op against its double reference (g2m.testing.Parity: ‖out − ref‖₂ / ‖ref‖₂ ≤ 1e-5). */
     static final double TOLERANCE = 1e-5;
 
     static float[] random(Random rnd, int n) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) rnd.nextGaussian();
         return v;
-    }
-
-    static double relErr(float[] out, double[] ref) {
-        if (out.length != ref.length) throw new AssertionError("length " + out.length + " != " + ref.length);
-        double num = 0, den = 0;
-        for (int i = 0; i < out.length; i++) {
-            double d = out[i] - ref[i];
-            num += d * d;
-            den += ref[i] * ref[i];
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-    }
-
-    static void assertClose(String what, float[] out, double[] ref) {
-        assertClose(what, out, ref, TOLERANCE);
-    }
-
-    static void assertClose(String what, float[] out, double[] ref, double tolerance) {
-        double e = relErr(out, ref);
-        if (System.getenv("G2M_PRINT_ERRORS") != null) System.out.printf("%s: relative error %.3g%n", what, e);
-        assertTrue(e <= tolerance, what + ": relative error " + e + " > " + tolerance);
-    }
-
-    static void assertClose(String what, float[] out, float[] ref) {
-        assertClose(what, out, toDouble(ref));
-    }
-
-    static double[] toDouble(float[] v) {
-        double[] d = new double[v.length];
-        for (int i = 0; i < v.length; i++) d[i] = v[i];
-        return d;
     }
 
     /** y[n,k,y,x] = b[k] + Σ_c Σ_ky Σ_kx w[k,c,ky,kx] · x[n,c,y+ky-1,x+kx-1] (zero padding). */

@@ -24,9 +24,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.ArrayList;
 import java.util.List;
 
-import static g2m.net.Vgg16NetGoldenTest.relErr;
 import static g2m.net.Vgg16NetGoldenTest.resource;
 import static g2m.net.Vgg16NetGoldenTest.tinyWeights;
+import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -122,11 +122,10 @@ class CudaGoldenTest {
             BatchMaps c = onCpu.run(x, 1, 192, 256, null, List.of(Tap.values()), all);
             BatchMaps gpu = onGpu.run(x, 1, 192, 256, null, List.of(Tap.values()), all);
             assertArrayEquals(c.targetClasses(), gpu.targetClasses());
-            assertTrue(relErr(gpu.logits(), c.logits()) <= 1e-5, "logits");
+            assertClose(c.logits(), gpu.logits(), 1e-5, "logits");
             for (Tap t : Tap.values()) {
                 for (MapMethod m : all) {
-                    double e = relErr(gpu.maps().get(t).get(m), c.maps().get(t).get(m));
-                    assertTrue(e <= 1e-4, t + "/" + m + ": GPU vs CPU rel err " + e);
+                    assertClose(c.maps().get(t).get(m), gpu.maps().get(t).get(m), 1e-4, t + "/" + m + ": GPU vs CPU");
                 }
             }
         }

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.BiConsumer;
 
+import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -71,15 +72,6 @@ class CudaOpsTest {
         return v;
     }
 
-    static double relErr(float[] out, float[] ref) {
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            num += ((double) out[i] - ref[i]) * ((double) out[i] - ref[i]);
-            den += (double) ref[i] * ref[i];
-        }
-        return den == 0 ? (num == 0 ? 0 : Double.POSITIVE_INFINITY) : Math.sqrt(num / den);
-    }
-
     /** Runs op on both backends (inputs uploaded to each) and returns {gpu, cpu} outputs. */
     static float[][] both(int[] outShape, BiConsumer<Backend, DeviceArray[]> op, float[][] inputs, int[]... shapes) {
         needCpu();
@@ -106,10 +98,10 @@ class CudaOpsTest {
         float[] x = random(r, n * c * h * w), wt = random(r, k * c * 9), b = random(r, k), dy = random(r, 2 * n * k * h * w);
         float[][] y = both(new int[] {n, k, h, w}, (be, a) -> be.conv3x3Forward(a[0], a[1], a[2], a[3]),
                 new float[][] {x, wt, b}, new int[] {n, c, h, w}, new int[] {k, c, 3, 3}, new int[] {k});
-        assertTrue(relErr(y[0], y[1]) <= 1e-5, "forward " + relErr(y[0], y[1]));
+        assertClose(y[1], y[0], 1e-5, "forward");
         float[][] dx = both(new int[] {2 * n, c, h, w}, (be, a) -> be.conv3x3BackwardData(a[0], a[1], a[2]),
                 new float[][] {dy, wt}, new int[] {2 * n, k, h, w}, new int[] {k, c, 3, 3});
-        assertTrue(relErr(dx[0], dx[1]) <= 1e-5, "backward-data (2 stacked right-hand sides) " + relErr(dx[0], dx[1]));
+        assertClose(dx[1], dx[0], 1e-5, "backward-data (2 stacked right-hand sides)");
     }
 
     @Test
@@ -171,10 +163,10 @@ class CudaOpsTest {
         float[] x = random(r, n * k), w = random(r, m * k), b = random(r, m), dy = random(r, 2 * n * m);
         float[][] y = both(new int[] {n, m}, (be, a) -> be.fcForward(a[0], a[1], a[2], a[3]),
                 new float[][] {x, w, b}, new int[] {n, k}, new int[] {m, k}, new int[] {m});
-        assertTrue(relErr(y[0], y[1]) <= 1e-5, "forward " + relErr(y[0], y[1]));
+        assertClose(y[1], y[0], 1e-5, "forward");
         float[][] dx = both(new int[] {2 * n, k}, (be, a) -> be.fcBackwardData(a[0], a[1], a[2]),
                 new float[][] {dy, w}, new int[] {2 * n, m}, new int[] {m, k});
-        assertTrue(relErr(dx[0], dx[1]) <= 1e-5, "backward " + relErr(dx[0], dx[1]));
+        assertClose(dx[1], dx[0], 1e-5, "backward");
     }
 
     @Test
@@ -184,10 +176,10 @@ class CudaOpsTest {
         float[] z = random(r, n * m);
         for (int i = 0; i < z.length; i++) z[i] *= 10;
         float[][] p = both(new int[] {n, m}, (be, a) -> be.softmax(a[0], a[1]), new float[][] {z}, new int[] {n, m});
-        assertTrue(relErr(p[0], p[1]) <= 1e-6, "softmax " + relErr(p[0], p[1]));
+        assertClose(p[1], p[0], 1e-6, "softmax");
         int[] classes = {0, 1, 999, 500, 3};
         float[][] s = both(new int[] {2 * n, m}, (be, a) -> be.backwardSeeds(a[0], classes, a[1]), new float[][] {z}, new int[] {n, m});
-        assertTrue(relErr(s[0], s[1]) <= 1e-6, "seeds " + relErr(s[0], s[1]));
+        assertClose(s[1], s[0], 1e-6, "seeds");
         assertArrayEquals(Arrays.copyOf(s[1], n * m), Arrays.copyOf(s[0], n * m), "one-hot rows exactly");
     }
 
@@ -213,8 +205,7 @@ class CudaOpsTest {
             float[] g2used = ms.stream().anyMatch(MapMethod::needsG2) ? g2 : null;
             float[] ref = new float[n * ms.size() * h * w];
             CpuMaps.compute(a, g1, g2used, n, c, h, w, ms, ref);
-            double e = relErr(gpuMaps(a, g1, g2used, n, c, h, w, ms), ref);
-            assertTrue(e <= 1e-6, ms + ": " + e);
+            assertClose(ref, gpuMaps(a, g1, g2used, n, c, h, w, ms), 1e-6, ms.toString());
         }
         float[] zero = new float[size];
         float[] dead = gpuMaps(a, zero, zero, n, c, h, w, List.of(MapMethod.values()));

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
+import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -113,22 +114,6 @@ class KernelHostTwinTest {
         return v;
     }
 
-    static double relErr(float[] out, float[] ref) {
-        assertEquals(ref.length, out.length, "length");
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            double d = (double) out[i] - ref[i];
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-        }
-        return den == 0 ? (num == 0 ? 0 : Double.POSITIVE_INFINITY) : Math.sqrt(num / den);
-    }
-
-    static void assertClose(String what, float[] out, float[] ref, double tol) {
-        double e = relErr(out, ref);
-        assertTrue(e <= tol, what + ": relative error " + e + " > " + tol);
-    }
-
     /** Runs a CPU backend op on uploaded copies and returns the output. */
     interface CpuOp {
         void run(DeviceArray[] in, DeviceArray out);
@@ -206,12 +191,12 @@ class KernelHostTwinTest {
         float[] z = random(r, n * m);
         for (int i = 0; i < z.length; i++) z[i] *= 8; // large logits: the max subtraction matters
         float[] p = onCpu((in, out) -> cpu.softmax(in[0], out), new int[] {n, m}, new float[][] {z}, new int[] {n, m});
-        assertClose("softmax", run("softmax", new Object[] {z}, n, m), p, 1e-6);
+        assertClose(p, run("softmax", new Object[] {z}, n, m), 1e-6, "softmax");
         int[] classes = {0, 999, 417};
         float[] s = onCpu((in, out) -> cpu.backwardSeeds(in[0], classes, out), new int[] {2 * n, m}, new float[][] {z}, new int[] {n, m});
         float[] t = run("seeds", new Object[] {z, classes}, n, m);
         assertArrayEquals(Arrays.copyOf(s, n * m), Arrays.copyOf(t, n * m), "one-hot rows exactly");
-        assertClose("softmax - 10 e_c rows", Arrays.copyOfRange(t, n * m, 2 * n * m), Arrays.copyOfRange(s, n * m, 2 * n * m), 1e-6);
+        assertClose(Arrays.copyOfRange(s, n * m, 2 * n * m), Arrays.copyOfRange(t, n * m, 2 * n * m), 1e-6, "softmax - 10 e_c rows");
     }
 
     /** The maps kernels' method codes and flags for a method list. */
