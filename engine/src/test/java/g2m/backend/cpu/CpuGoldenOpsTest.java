@@ -6,10 +6,12 @@ import g2m.weights.Checkpoint;
 import g2m.weights.Tensor;
 import g2m.weights.safetensors.Safetensors;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+import org.opentest4j.AssertionFailedError;
 
 import java.net.URISyntaxException;
 import java.net.URL;
@@ -23,14 +25,15 @@ import java.util.TreeMap;
 import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every op against PyTorch's goldens in {@code golden/ops.safetensors} (written by
  * tools/reference/g2m_reference.py): tensors named {@code <op>[.<case>].<role>}, e.g.
  * {@code adapool.2x3x5x9.x}, {@code conv.dy}, {@code seeds.class}. Cases are discovered by
- * name; relative error ≤ 1e-5 ({@link Naive#TOLERANCE}), max-pool exactly (ties included).
- * Skipped when the file has not been generated.
+ * name; relative error ≤ 1e-5 ({@link Naive#TOLERANCE}, g2m.testing.Parity), max-pool exactly
+ * (ties included). A missing golden file fails the test (never a skip).
  */
 public class CpuGoldenOpsTest {
     static CpuBackend be;
@@ -65,14 +68,24 @@ public class CpuGoldenOpsTest {
         return opTests(be);
     }
 
+    /** A golden that is not there is a failure, not a skip: a skipped suite would look green. */
+    @Test
+    void aMissingGoldenFailsRatherThanSkips(@TempDir Path dir) {
+        AssertionFailedError e = assertThrows(AssertionFailedError.class, () -> opTests(be, dir.resolve("ops.safetensors")));
+        assertTrue(e.getMessage().contains("is missing"), e.getMessage());
+    }
+
     /**
      * One dynamic test per op golden, run on {@code be} (the CUDA backend's twin of this test
      * calls it too): relative error ≤ 1e-5, max-pool and ReLU exactly.
      */
     public static List<DynamicTest> opTests(Backend be) {
-        Path file = goldenFile();
-        Assumptions.assumeTrue(Files.isRegularFile(file),
-                "no " + file + " (generate it with /usr/bin/python3 tools/reference/g2m_reference.py)");
+        return opTests(be, goldenFile());
+    }
+
+    static List<DynamicTest> opTests(Backend be, Path file) {
+        assertTrue(Files.isRegularFile(file),
+                "golden " + file + " is missing (generate it with /usr/bin/python3 tools/reference/g2m_reference.py)");
         Checkpoint ck = Safetensors.read(file);
         // group "<op>[.<case>]" -> role -> tensor
         Map<String, Map<String, Tensor>> groups = new TreeMap<>();
