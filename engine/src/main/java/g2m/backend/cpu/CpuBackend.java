@@ -52,7 +52,8 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
  * pool threads. OpenBLAS's own threading is therefore set to 1 (its global thread count is the
  * only process-wide setting this class touches). Measured on 2 cores, this beats one
  * multi-threaded sgemm per tile: no barrier per sgemm, im2col and sgemm of different tiles
- * overlap, and a preempted thread just takes fewer tiles (see CpuConvBench).
+ * overlap, and a preempted thread just takes fewer tiles (benchmarks: ConvLayerBenchmark's im2col
+ * path next to SgemmBenchmark's one threaded sgemm of the layer).
  *
  * <p><b>Not thread-safe</b>: the workspaces are shared, so calls on one instance must come from
  * one thread at a time (the convolutions are synchronized; the rest are not).
@@ -61,7 +62,7 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
  * its workspaces.
  */
 public final class CpuBackend implements Backend {
-    /** Aimed-at output positions (sgemm columns) per convolution tile; measured on 2 Zen cores, see CpuConvBench. */
+    /** Aimed-at output positions (sgemm columns) per convolution tile; chosen by a sweep of tile sizes on 2 Zen cores. */
     static final int TILE_COLUMNS = 2048;
 
     private final int threads;
