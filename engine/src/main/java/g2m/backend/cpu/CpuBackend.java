@@ -2,9 +2,8 @@ package g2m.backend.cpu;
 
 import g2m.backend.ArgumentChecks;
 import g2m.backend.BilinearAlignCorners;
-import g2m.backend.Backend;
 import g2m.backend.BackendUnavailableException;
-import g2m.backend.DeviceArray;
+import g2m.backend.CheckedBackend;
 import g2m.backend.Precision;
 import g2m.maps.CpuMaps;
 import g2m.maps.MapMethod;
@@ -54,13 +53,13 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
  * multi-threaded sgemm per tile: no barrier per sgemm, im2col and sgemm of different tiles
  * overlap, and a preempted thread just takes fewer tiles (see CpuConvBench).
  *
- * <p><b>Not thread-safe</b>: the workspaces are shared, so calls on one instance must come from
- * one thread at a time (the convolutions are synchronized; the rest are not).
+ * <p><b>Calls are serialized</b>: every operation holds the backend's lock ({@link CheckedBackend}),
+ * since the workspaces are shared.
  *
  * <p>Closing the backend frees every array it still owns (views of them become unusable) and
  * its workspaces.
  */
-public final class CpuBackend implements Backend {
+public final class CpuBackend extends CheckedBackend<CpuArray> {
     /** Aimed-at output positions (sgemm columns) per convolution tile; measured on 2 Zen cores, see CpuConvBench. */
     static final int TILE_COLUMNS = 2048;
 
@@ -113,6 +112,7 @@ public final class CpuBackend implements Backend {
      * @throws BackendUnavailableException for BF16 or ONEDNN where oneDNN or the CPU features are missing
      */
     public CpuBackend(int threads, Precision precision, ConvPath convPath, String note) {
+        super(CpuArray.class, "CPU");
         this.note = note;
         if (threads < 0) throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
         if (precision != Precision.FP32 && precision != Precision.BF16) {
@@ -122,12 +122,12 @@ public final class CpuBackend implements Backend {
         this.precision = precision;
         boolean bf16 = precision == Precision.BF16;
         if (bf16 && !Dnnl.hasBf16()) {
-            throw new BackendUnavailableException("CPU backend unavailable for --precision bf16: " + (Dnnl.load()
-                    ? "this CPU has no AVX-512 bf16 instructions" : "oneDNN did not load (" + Dnnl.loadError() + ")"));
+            throw new BackendUnavailableException("CPU", "for --precision bf16", Dnnl.load()
+                    ? "this CPU has no AVX-512 bf16 instructions" : "oneDNN did not load (" + Dnnl.loadError() + ")", null);
         }
         if (convPath == ConvPath.ONEDNN && !Dnnl.hasAvx512()) {
-            throw new BackendUnavailableException("CPU backend unavailable with oneDNN convolutions: " + (Dnnl.load()
-                    ? "this CPU has no AVX-512" : "oneDNN did not load (" + Dnnl.loadError() + ")"));
+            throw new BackendUnavailableException("CPU", "with oneDNN convolutions", Dnnl.load()
+                    ? "this CPU has no AVX-512" : "oneDNN did not load (" + Dnnl.loadError() + ")", null);
         }
         // without AVX-512 oneDNN's kernels were not measured here; im2col + OpenBLAS stays the default then
         this.convPath = convPath == ConvPath.AUTO && !Dnnl.hasAvx512() ? ConvPath.IM2COL : convPath;
@@ -155,7 +155,7 @@ public final class CpuBackend implements Backend {
 
     static BackendUnavailableException unavailable(Throwable cause) {
         String why = String.valueOf(cause.getMessage()).lines().findFirst().orElse("");
-        return new BackendUnavailableException("CPU backend unavailable: cannot load the OpenBLAS native library for platform "
+        return new BackendUnavailableException("CPU", "cannot load the OpenBLAS native library for platform "
                 + Loader.getPlatform() + " (" + cause.getClass().getSimpleName() + ": " + why
                 + "); the build bundles natives for the platform given by -Djavacpp.platform", cause);
     }
@@ -200,14 +200,6 @@ public final class CpuBackend implements Backend {
     /** Native bytes currently held (arrays not yet closed, and workspaces). */
     public long nativeBytes() {
         return liveBytes.get();
-    }
-
-    /** Frees the convolution workspaces (they are made again, at the needed size, by the next convolution). */
-    public synchronized void trimWorkspaces() {
-        for (int i = 0; i < workspaces.length; i++) {
-            release(workspaces[i]);
-            workspaces[i] = null;
-        }
     }
 
     /** A new block owned by this backend (freed by {@link #release} or close). */
@@ -275,15 +267,12 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void copyFromHost(float[] src, DeviceArray dst) {
-        CpuArray d = out("copyFromHost", "dst", dst);
-        ArgumentChecks.copyFromHost(src, d);
+    protected void doCopyFromHost(float[] src, CpuArray d) {
         d.buffer().put(0, src);
     }
 
     @Override
-    public float[] download(DeviceArray src) {
-        CpuArray a = arg("download", "src", src);
+    protected float[] doDownload(CpuArray a) {
         float[] out = new float[a.length];
         a.buffer().get(0, out);
         return out;
@@ -305,33 +294,23 @@ public final class CpuBackend implements Backend {
         Arrays.fill(workspaces, null);
     }
 
-    // ---------------------------------------------------------------- argument checks
+    // ---------------------------------------------------------------- what every operation does first (CheckedBackend)
 
-    private CpuArray arg(String op, String name, DeviceArray a) {
+    @Override
+    protected void enter(String op) {
         if (closed) throw new IllegalStateException(op + ": backend is closed");
-        if (a == null) throw new IllegalArgumentException(op + ": " + name + " is null");
-        if (!(a instanceof CpuArray c) || c.backend != this) {
-            throw new IllegalArgumentException(op + ": " + name + " " + DeviceArray.describe(a.shape())
-                    + " is not an array of this CPU backend (" + a.getClass().getSimpleName() + ")");
-        }
-        if (c.isFreed()) throw new IllegalStateException(op + ": " + name + " " + DeviceArray.describe(c.shape()) + " was closed");
-        return c;
     }
 
-    /** {@link #arg} for an array the operation writes: its block's version moves (see {@link NativeBlock#version}). */
-    private CpuArray out(String op, String name, DeviceArray a) {
-        CpuArray c = arg(op, name, a);
-        c.block.version++;
-        return c;
+    /** A written array's block moves to a new version (see {@link NativeBlock#version}): copies derived from it are stale. */
+    @Override
+    protected void written(CpuArray a) {
+        a.block.version++;
     }
 
     // ---------------------------------------------------------------- convolution
 
     @Override
-    public synchronized void conv3x3Forward(DeviceArray xa, DeviceArray wa, DeviceArray ba, DeviceArray ya) {
-        String op = "conv3x3Forward";
-        CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = out(op, "y", ya);
-        ArgumentChecks.conv3x3Forward(op, x, w, b, y);
+    protected void doConv3x3Forward(CpuArray x, CpuArray w, CpuArray b, CpuArray y) {
         if (dnnlConv != null) {
             dnnlConv.forward(x, w, b, y, false);
         } else {
@@ -341,23 +320,17 @@ public final class CpuBackend implements Backend {
 
     /** With oneDNN the ReLU is a post-op of the convolution (no second pass over y); else conv, then ReLU. */
     @Override
-    public synchronized void conv3x3ForwardRelu(DeviceArray xa, DeviceArray wa, DeviceArray ba, DeviceArray ya) {
-        String op = "conv3x3ForwardRelu";
-        CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = out(op, "y", ya);
-        ArgumentChecks.conv3x3Forward(op, x, w, b, y);
+    protected void doConv3x3ForwardRelu(CpuArray x, CpuArray w, CpuArray b, CpuArray y) {
         if (dnnlConv != null) {
             dnnlConv.forward(x, w, b, y, true);
         } else {
             conv.forward(x, w, b, y, w.dim(0));
-            reluForward(y, y);
+            doReluForward(y, y);
         }
     }
 
     @Override
-    public synchronized void conv3x3BackwardData(DeviceArray dya, DeviceArray wa, DeviceArray dxa) {
-        String op = "conv3x3BackwardData";
-        CpuArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = out(op, "dx", dxa);
-        ArgumentChecks.conv3x3BackwardData(op, dy, w, dx);
+    protected void doConv3x3BackwardData(CpuArray dy, CpuArray w, CpuArray dx) {
         if (dnnlConv != null) {
             dnnlConv.backwardData(dy, w, dx);
         } else {
@@ -375,10 +348,7 @@ public final class CpuBackend implements Backend {
     private static final int CHUNK = 8192;
 
     @Override
-    public void reluForward(DeviceArray xa, DeviceArray ya) {
-        String op = "reluForward";
-        CpuArray x = arg(op, "x", xa), y = out(op, "y", ya);
-        ArgumentChecks.reluForward(op, x, y);
+    protected void doReluForward(CpuArray x, CpuArray y) {
         FloatBuffer xb = x.buffer(), yb = y.buffer();
         int total = x.length, chunks = (total + CHUNK - 1) / CHUNK;
         parallel.forEach(chunks, CHUNK, t -> {
@@ -391,10 +361,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void reluBackward(DeviceArray ya, DeviceArray dya, DeviceArray dxa) {
-        String op = "reluBackward";
-        CpuArray y = arg(op, "y", ya), dy = arg(op, "dy", dya), dx = out(op, "dx", dxa);
-        ArgumentChecks.reluBackward(op, y, dy, dx);
+    protected void doReluBackward(CpuArray y, CpuArray dy, CpuArray dx) {
         int n = y.dim(0);
         FloatBuffer yb = y.buffer(), dyb = dy.buffer(), dxb = dx.buffer();
         int item = dy.length / dy.dim(0), perItem = (item + CHUNK - 1) / CHUNK;
@@ -421,10 +388,7 @@ public final class CpuBackend implements Backend {
     // ---------------------------------------------------------------- max pool 2x2
 
     @Override
-    public void maxPool2x2Forward(DeviceArray xa, DeviceArray ya) {
-        String op = "maxPool2x2Forward";
-        CpuArray x = arg(op, "x", xa), y = out(op, "y", ya);
-        ArgumentChecks.maxPool2x2Forward(op, x, y);
+    protected void doMaxPool2x2Forward(CpuArray x, CpuArray y) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2;
         FloatBuffer xb = x.buffer(), yb = y.buffer();
         parallel.forEach(n * c, (long) h * w, plane -> {
@@ -477,10 +441,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void maxPool2x2Backward(DeviceArray xa, DeviceArray dya, DeviceArray dxa) {
-        String op = "maxPool2x2Backward";
-        CpuArray x = arg(op, "x", xa), dy = arg(op, "dy", dya), dx = out(op, "dx", dxa);
-        ArgumentChecks.maxPool2x2Backward(op, x, dy, dx);
+    protected void doMaxPool2x2Backward(CpuArray x, CpuArray dy, CpuArray dx) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2, m = dy.dim(0);
         FloatBuffer xb = x.buffer(), dyb = dy.buffer(), dxb = dx.buffer();
         int chw = c * h * w;
@@ -520,10 +481,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void adaptiveAvgPoolForward(DeviceArray xa, DeviceArray ya) {
-        String op = "adaptiveAvgPoolForward";
-        CpuArray x = arg(op, "x", xa), y = out(op, "y", ya);
-        ArgumentChecks.adaptiveAvgPoolForward(op, x, y);
+    protected void doAdaptiveAvgPoolForward(CpuArray x, CpuArray y) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
         FloatBuffer xb = x.buffer(), yb = y.buffer();
         parallel.forEach(n * c, (long) h * w + (long) oh * ow, plane -> {
@@ -543,10 +501,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void adaptiveAvgPoolBackward(DeviceArray dya, DeviceArray dxa) {
-        String op = "adaptiveAvgPoolBackward";
-        CpuArray dy = arg(op, "dy", dya), dx = out(op, "dx", dxa);
-        ArgumentChecks.adaptiveAvgPoolBackward(op, dy, dx);
+    protected void doAdaptiveAvgPoolBackward(CpuArray dy, CpuArray dx) {
         int m = dy.dim(0), c = dy.dim(1), oh = dy.dim(2), ow = dy.dim(3), h = dx.dim(2), w = dx.dim(3);
         FloatBuffer dyb = dy.buffer(), dxb = dx.buffer();
         parallel.forEach(m * c, (long) h * w + (long) oh * ow, plane -> {
@@ -570,10 +525,7 @@ public final class CpuBackend implements Backend {
     // ---------------------------------------------------------------- bilinear upsampling (align corners)
 
     @Override
-    public void upsampleBilinearAlignCorners(DeviceArray xa, DeviceArray ya) {
-        String op = "upsampleBilinearAlignCorners";
-        CpuArray x = arg(op, "x", xa), y = arg(op, "y", ya);
-        ArgumentChecks.upsampleBilinearAlignCorners(op, x, y);
+    protected void doUpsampleBilinearAlignCorners(CpuArray x, CpuArray y) {
         int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
         FloatBuffer xb = x.buffer(), yb = y.buffer();
         parallel.forEach(planes, (long) oh * ow, plane -> {
@@ -588,10 +540,7 @@ public final class CpuBackend implements Backend {
     // ---------------------------------------------------------------- fully connected
 
     @Override
-    public void fcForward(DeviceArray xa, DeviceArray wa, DeviceArray ba, DeviceArray ya) {
-        String op = "fcForward";
-        CpuArray x = arg(op, "x", xa), w = arg(op, "w", wa), b = arg(op, "b", ba), y = out(op, "y", ya);
-        ArgumentChecks.fcForward(op, x, w, b, y);
+    protected void doFcForward(CpuArray x, CpuArray w, CpuArray b, CpuArray y) {
         if (dnnlFc != null) {
             dnnlFc.forward(x, w, b, y);
             return;
@@ -630,10 +579,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void fcBackwardData(DeviceArray dya, DeviceArray wa, DeviceArray dxa) {
-        String op = "fcBackwardData";
-        CpuArray dy = arg(op, "dy", dya), w = arg(op, "w", wa), dx = out(op, "dx", dxa);
-        ArgumentChecks.fcBackwardData(op, dy, w, dx);
+    protected void doFcBackwardData(CpuArray dy, CpuArray w, CpuArray dx) {
         if (dnnlFc != null) {
             dnnlFc.backwardData(dy, w, dx);
             return;
@@ -658,10 +604,7 @@ public final class CpuBackend implements Backend {
     // ---------------------------------------------------------------- softmax and seeds
 
     @Override
-    public void softmax(DeviceArray logits, DeviceArray probs) {
-        String op = "softmax";
-        CpuArray z = arg(op, "logits", logits), p = out(op, "probs", probs);
-        ArgumentChecks.softmax(op, z, p);
+    protected void doSoftmax(CpuArray z, CpuArray p) {
         int n = z.dim(0), m = z.length / n;
         FloatBuffer zb = z.buffer(), pb = p.buffer();
         double[] row = new double[m];
@@ -684,10 +627,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void backwardSeeds(DeviceArray logits, int[] classes, DeviceArray seeds) {
-        String op = "backwardSeeds";
-        CpuArray z = arg(op, "logits", logits), s = out(op, "seeds", seeds);
-        ArgumentChecks.backwardSeeds(op, z, classes, s);
+    protected void doBackwardSeeds(CpuArray z, int[] classes, CpuArray s) {
         int n = z.dim(0), m = z.length / n;
         FloatBuffer zb = z.buffer(), sb = s.buffer();
         double[] row = new double[m];
@@ -704,13 +644,7 @@ public final class CpuBackend implements Backend {
     // ---------------------------------------------------------------- maps
 
     @Override
-    public void maps(DeviceArray aa, DeviceArray g1a, DeviceArray g2a, List<MapMethod> methods, DeviceArray outa) {
-        String op = "maps";
-        CpuArray a = arg(op, "a", aa), g1 = arg(op, "g1", g1a), out = out(op, "out", outa);
-        ArgumentChecks.mapMethods(op, methods);
-        boolean needsG2 = methods.stream().anyMatch(MapMethod::needsG2);
-        CpuArray g2 = g2a == null && !needsG2 ? null : arg(op, "g2", g2a);
-        ArgumentChecks.maps(op, a, g1, g2, methods.size(), out);
+    protected void doMaps(CpuArray a, CpuArray g1, CpuArray g2, List<MapMethod> methods, CpuArray out) {
         int n = a.dim(0), c = a.dim(1), h = a.dim(2), w = a.dim(3), k = methods.size();
         List<MapMethod> ms = List.copyOf(methods);
         int chw = c * h * w, khw = k * h * w;
