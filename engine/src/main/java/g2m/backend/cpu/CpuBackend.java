@@ -8,25 +8,13 @@ import g2m.backend.Precision;
 import g2m.maps.CpuMaps;
 import g2m.maps.MapMethod;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
-
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
-import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
-import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
-import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
 
 /**
  * The CPU backend: float32 NCHW arrays in malloc'd memory, matrix products by OpenBLAS
@@ -38,8 +26,9 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
  * of about {@link #TILE_COLUMNS}
  * output positions: a large image in blocks of whole rows, small images (deep layers, 14×14)
  * side by side (see {@link Conv3x3}). The column matrices, staging and halo buffers are
- * workspaces owned by the backend, reused across calls and grown only when a larger shape
- * arrives, so repeated calls with the same shapes allocate no native memory.
+ * workspaces of the backend's memory ({@link CpuMemory}), reused across calls and grown only
+ * when a larger shape arrives, so repeated calls with the same shapes allocate no native memory.
+ * The pooling loops are {@link CpuPooling}'s, the fp32 fully connected products {@link BlasFc}'s.
  *
  * <p><b>Precision</b>: FP32 (default) or BF16, where oneDNN computes the convolution and fully
  * connected products with bf16 inputs and float32 accumulation ({@link DnnlConv}, {@link DnnlFc}).
@@ -65,12 +54,10 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     private final int threads;
     private final Parallel parallel;
-    private final Set<NativeBlock> owned = Collections.newSetFromMap(new IdentityHashMap<>());
-    private final AtomicLong allocations = new AtomicLong();
-    private final AtomicLong liveBytes = new AtomicLong();
-    static final int WS_COL = 0, WS_STAGE = 1, WS_HALO = 2, WS_DNNL_IN = 3, WS_DNNL_OUT = 4, WS_DNNL_SCRATCH = 5;
-    private final NativeBlock[] workspaces = new NativeBlock[6];
+    private final CpuMemory memory = new CpuMemory();
     private final Conv3x3 conv;
+    private final CpuPooling pooling;
+    private final BlasFc blasFc;
     private final Precision precision;
     private final ConvPath convPath;
     /** Weight copies in oneDNN's layouts; null without oneDNN. */
@@ -134,11 +121,13 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         this.threads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         openblas_nolapack.blas_set_num_threads(1); // the pool parallelizes; see the class comment
         this.parallel = new Parallel(this.threads);
-        this.conv = new Conv3x3(this, parallel);
+        this.conv = new Conv3x3(memory, parallel, () -> tileColumns);
+        this.pooling = new CpuPooling(parallel, scratch);
+        this.blasFc = new BlasFc(parallel, this.threads);
         boolean dnnl = bf16 || this.convPath != ConvPath.IM2COL;
-        this.derived = dnnl ? new DerivedWeights(this) : null;
-        this.dnnlConv = dnnl ? new DnnlConv(this, derived, bf16) : null;
-        this.dnnlFc = bf16 ? new DnnlFc(this, derived) : null;
+        this.derived = dnnl ? new DerivedWeights(memory) : null;
+        this.dnnlConv = dnnl ? new DnnlConv(memory, derived, bf16) : null;
+        this.dnnlFc = bf16 ? new DnnlFc(memory, derived) : null;
     }
 
     public Precision precision() {
@@ -194,54 +183,18 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     /** Native allocations made so far (arrays and workspaces): for tests of workspace reuse. */
     public long nativeAllocations() {
-        return allocations.get();
+        return memory.allocations();
     }
 
     /** Native bytes currently held (arrays not yet closed, and workspaces). */
     public long nativeBytes() {
-        return liveBytes.get();
+        return memory.liveBytes();
     }
 
-    /** A new block owned by this backend (freed by {@link #release} or close). */
-    NativeBlock allocateBlock(long floats, String what) {
-        return newBlock(floats, what);
-    }
-
-    private NativeBlock newBlock(long floats, String what) {
-        if (closed) throw new IllegalStateException("backend is closed");
-        if (floats > NativeBlock.MAX_FLOATS) {
-            throw new IllegalArgumentException(what + ": " + floats + " floats exceed the CPU backend's limit of "
-                    + NativeBlock.MAX_FLOATS + " per array");
-        }
-        long bytes = Math.max(1, floats) * Float.BYTES;
-        Pointer p = Pointer.malloc(bytes);
-        if (p == null || p.isNull()) throw new OutOfMemoryError(what + ": malloc of " + bytes + " bytes failed");
-        NativeBlock b = new NativeBlock(p, floats);
-        synchronized (owned) {
-            owned.add(b);
-        }
-        allocations.incrementAndGet();
-        liveBytes.addAndGet(bytes);
-        return b;
-    }
-
+    /** Frees an array's block, and the weight copies made from it. */
     void release(NativeBlock b) {
-        if (b == null) return;
-        synchronized (owned) {
-            if (!owned.remove(b)) return;
-        }
-        if (derived != null) derived.forget(b);
-        if (b.free()) liveBytes.addAndGet(-Math.max(1, b.floats) * Float.BYTES);
-    }
-
-    /** Workspace i with room for at least {@code floats}: the one held if large enough, else a new one. */
-    NativeBlock workspace(int i, long floats, String what) {
-        NativeBlock current = workspaces[i];
-        if (current != null && current.floats >= floats) return current;
-        workspaces[i] = null;
-        release(current);
-        workspaces[i] = newBlock(floats, what + " workspace");
-        return workspaces[i];
+        if (derived != null && b != null) derived.forget(b);
+        memory.release(b);
     }
 
     static void checkShape(String op, int[] shape) {
@@ -256,7 +209,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     @Override
     public CpuArray allocate(int... shape) {
         checkShape("allocate", shape);
-        return new CpuArray(this, newBlock(CpuArray.count(shape), "allocate"), 0, shape, true);
+        return new CpuArray(this, memory.allocate(CpuArray.count(shape), "allocate"), 0, shape, true);
     }
 
     @Override
@@ -286,12 +239,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         if (dnnlConv != null) dnnlConv.close();
         if (dnnlFc != null) dnnlFc.close();
         if (derived != null) derived.clear();
-        NativeBlock[] all;
-        synchronized (owned) {
-            all = owned.toArray(new NativeBlock[0]);
-        }
-        for (NativeBlock b : all) release(b);
-        Arrays.fill(workspaces, null);
+        memory.close();
     }
 
     // ---------------------------------------------------------------- what every operation does first (CheckedBackend)
@@ -385,141 +333,26 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         return (~a >> 31) & (~(0x7f7fffff - a) >> 31);
     }
 
-    // ---------------------------------------------------------------- max pool 2x2
+    // ---------------------------------------------------------------- pooling (CpuPooling)
 
     @Override
     protected void doMaxPool2x2Forward(CpuArray x, CpuArray y) {
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2;
-        FloatBuffer xb = x.buffer(), yb = y.buffer();
-        parallel.forEach(n * c, (long) h * w, plane -> {
-            // on heap copies of the plane: per-element buffer access was a third of the pool's time
-            Im2col.Scratch sc = scratch.get();
-            float[] in = sc.a(h * w), res = sc.b(oh * ow);
-            xb.get(plane * h * w, in, 0, h * w);
-            for (int i = 0; i < oh; i++) {
-                int r0 = 2 * i * w, r1 = r0 + w, o = i * ow;
-                for (int j = 0; j < ow; j++) {
-                    res[o + j] = max2x2(in[r0 + 2 * j], in[r0 + 2 * j + 1], in[r1 + 2 * j], in[r1 + 2 * j + 1]);
-                }
-            }
-            yb.put(plane * oh * ow, res, 0, oh * ow);
-        });
-    }
-
-    /**
-     * The value {@link #argmax2x2} selects from a window (a, b / c, d): the first strict maximum, a
-     * NaN counting as one.
-     */
-    static float max2x2(float a, float b, float c, float d) {
-        float m = a;
-        m = (b > m | b != b) ? b : m;
-        m = (c > m | c != c) ? c : m;
-        return (d > m | d != d) ? d : m;
-    }
-
-    /**
-     * The window's maximum as an offset from its top-left element p (0, 1, w, w+1): the first
-     * strict maximum in row-major order, and a NaN counts as a maximum (PyTorch's CPU kernel:
-     * {@code val > max || isnan(val)}).
-     */
-    private static int argmax2x2(FloatBuffer x, int p, int w) {
-        int best = 0;
-        float m = x.get(p);
-        float v = x.get(p + 1);
-        if (v > m || Float.isNaN(v)) {
-            m = v;
-            best = 1;
-        }
-        v = x.get(p + w);
-        if (v > m || Float.isNaN(v)) {
-            m = v;
-            best = w;
-        }
-        v = x.get(p + w + 1);
-        if (v > m || Float.isNaN(v)) best = w + 1;
-        return best;
+        pooling.maxForward(x, y);
     }
 
     @Override
     protected void doMaxPool2x2Backward(CpuArray x, CpuArray dy, CpuArray dx) {
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2, m = dy.dim(0);
-        FloatBuffer xb = x.buffer(), dyb = dy.buffer(), dxb = dx.buffer();
-        int chw = c * h * w;
-        parallel.forEach(m * c, (long) h * w, plane -> {
-            int img = plane / c, ch = plane % c;
-            int xo = (img % n) * chw + ch * h * w, dxo = plane * h * w, dyo = plane * oh * ow;
-            for (int i = 0; i < oh; i++) {
-                for (int j = 0; j < ow; j++) {
-                    int off = 2 * i * w + 2 * j;
-                    int a = argmax2x2(xb, xo + off, w);
-                    float g = dyb.get(dyo + i * ow + j);
-                    int d = dxo + off;
-                    dxb.put(d, a == 0 ? g : 0f);
-                    dxb.put(d + 1, a == 1 ? g : 0f);
-                    dxb.put(d + w, a == w ? g : 0f);
-                    dxb.put(d + w + 1, a == w + 1 ? g : 0f);
-                }
-                if ((w & 1) != 0) { // the column dropped by floor mode
-                    dxb.put(dxo + 2 * i * w + w - 1, 0f);
-                    dxb.put(dxo + (2 * i + 1) * w + w - 1, 0f);
-                }
-            }
-            if ((h & 1) != 0) Im2col.zero(dxb, dxo + (h - 1) * w, w); // the row dropped by floor mode
-        });
-    }
-
-    // ---------------------------------------------------------------- adaptive average pool
-
-    /** PyTorch's bin start, floor(i·in/out). */
-    static int binStart(int i, int in, int out) {
-        return (int) ((long) i * in / out);
-    }
-
-    /** PyTorch's bin end (exclusive), ceil((i+1)·in/out). */
-    static int binEnd(int i, int in, int out) {
-        return (int) (((long) (i + 1) * in + out - 1) / out);
+        pooling.maxBackward(x, dy, dx);
     }
 
     @Override
     protected void doAdaptiveAvgPoolForward(CpuArray x, CpuArray y) {
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
-        FloatBuffer xb = x.buffer(), yb = y.buffer();
-        parallel.forEach(n * c, (long) h * w + (long) oh * ow, plane -> {
-            int xo = plane * h * w, yo = plane * oh * ow;
-            for (int i = 0; i < oh; i++) {
-                int r0 = binStart(i, h, oh), r1 = binEnd(i, h, oh);
-                for (int j = 0; j < ow; j++) {
-                    int c0 = binStart(j, w, ow), c1 = binEnd(j, w, ow);
-                    double s = 0;
-                    for (int r = r0; r < r1; r++) {
-                        for (int q = c0; q < c1; q++) s += xb.get(xo + r * w + q);
-                    }
-                    yb.put(yo + i * ow + j, (float) (s / ((r1 - r0) * (c1 - c0))));
-                }
-            }
-        });
+        pooling.adaptiveAvgForward(x, y);
     }
 
     @Override
     protected void doAdaptiveAvgPoolBackward(CpuArray dy, CpuArray dx) {
-        int m = dy.dim(0), c = dy.dim(1), oh = dy.dim(2), ow = dy.dim(3), h = dx.dim(2), w = dx.dim(3);
-        FloatBuffer dyb = dy.buffer(), dxb = dx.buffer();
-        parallel.forEach(m * c, (long) h * w + (long) oh * ow, plane -> {
-            int dxo = plane * h * w, dyo = plane * oh * ow;
-            float[] acc = scratch.get().a(h * w);
-            Arrays.fill(acc, 0, h * w, 0f);
-            for (int i = 0; i < oh; i++) {
-                int r0 = binStart(i, h, oh), r1 = binEnd(i, h, oh);
-                for (int j = 0; j < ow; j++) {
-                    int c0 = binStart(j, w, ow), c1 = binEnd(j, w, ow);
-                    float g = dyb.get(dyo + i * ow + j) / (r1 - r0) / (c1 - c0); // as PyTorch: grad / kh / kw
-                    for (int r = r0; r < r1; r++) {
-                        for (int q = c0; q < c1; q++) acc[r * w + q] += g;
-                    }
-                }
-            }
-            dxb.put(dxo, acc, 0, h * w);
-        });
+        pooling.adaptiveAvgBackward(dy, dx);
     }
 
     // ---------------------------------------------------------------- bilinear upsampling (align corners)
@@ -537,68 +370,18 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         });
     }
 
-    // ---------------------------------------------------------------- fully connected
+    // ---------------------------------------------------------------- fully connected (DnnlFc in bf16, else BlasFc)
 
     @Override
     protected void doFcForward(CpuArray x, CpuArray w, CpuArray b, CpuArray y) {
-        if (dnnlFc != null) {
-            dnnlFc.forward(x, w, b, y);
-            return;
-        }
-        int n = x.dim(0), mOut = w.dim(0), k = w.dim(1);
-        FloatBuffer yb = y.buffer(), bb = b.buffer();
-        for (int r = 0; r < n; r++) yb.put(r * mOut, bb, 0, mOut);
-        // output features split across the pool: y[:, m0:m1] += x · w[m0:m1]ᵀ
-        int slices = slices(mOut, (long) n * k);
-        parallel.forEach(slices, Long.MAX_VALUE / slices, sl -> {
-            int m0 = (int) ((long) sl * mOut / slices), m1 = (int) ((long) (sl + 1) * mOut / slices);
-            if (n <= GEMV_ROWS) { // y[r, m0:m1] += w[m0:m1] · x[r]: streams w once per row
-                for (int r = 0; r < n; r++) {
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, m1 - m0, k, 1f, w.pointer((long) m0 * k), k,
-                            x.pointer((long) r * k), 1, 1f, y.pointer((long) r * mOut + m0), 1);
-                }
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m1 - m0, k,
-                        1f, x.pointer(0), k, w.pointer((long) m0 * k), k, 1f, y.pointer(m0), mOut);
-            }
-        });
-    }
-
-    /**
-     * Up to this many rows (batch 1: one forward row, two backward right-hand sides) a fully
-     * connected product is one sgemv per row: OpenBLAS's sgemm packs the weights first, which at
-     * so few rows doubles the memory traffic. Measured for fc6 on the 2-core VM: forward 1 row
-     * 13–24 ms by sgemv against 39–52 ms by sgemm, backward 2 rows 23–36 against 41–55 ms.
-     */
-    static final int GEMV_ROWS = 2;
-
-    /** Pieces to split a product of {@code cols} output columns into: one per thread, unless it is tiny. */
-    private int slices(int cols, long workPerColumn) {
-        if ((long) cols * workPerColumn < (1 << 18)) return 1;
-        return Math.max(1, Math.min(threads, cols / 16));
+        if (dnnlFc != null) dnnlFc.forward(x, w, b, y);
+        else blasFc.forward(x, w, b, y);
     }
 
     @Override
     protected void doFcBackwardData(CpuArray dy, CpuArray w, CpuArray dx) {
-        if (dnnlFc != null) {
-            dnnlFc.backwardData(dy, w, dx);
-            return;
-        }
-        int n = dy.dim(0), mOut = w.dim(0), k = w.dim(1);
-        // input features split across the pool: dx[:, k0:k1] = dy · w[:, k0:k1]
-        int slices = slices(k, (long) n * mOut);
-        parallel.forEach(slices, Long.MAX_VALUE / slices, sl -> {
-            int k0 = (int) ((long) sl * k / slices), k1 = (int) ((long) (sl + 1) * k / slices);
-            if (n <= GEMV_ROWS) { // dx[r, k0:k1] = w[:, k0:k1]ᵀ · dy[r]
-                for (int r = 0; r < n; r++) {
-                    cblas_sgemv(CblasRowMajor, CblasTrans, mOut, k1 - k0, 1f, w.pointer(k0), k,
-                            dy.pointer((long) r * mOut), 1, 0f, dx.pointer((long) r * k + k0), 1);
-                }
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k1 - k0, mOut,
-                        1f, dy.pointer(0), mOut, w.pointer(k0), k, 0f, dx.pointer(k0), k);
-            }
-        });
+        if (dnnlFc != null) dnnlFc.backwardData(dy, w, dx);
+        else blasFc.backwardData(dy, w, dx);
     }
 
     // ---------------------------------------------------------------- softmax and seeds
