@@ -59,7 +59,6 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     private final CpuPooling pooling;
     private final BlasFc blasFc;
     private final Precision precision;
-    private final ConvPath convPath;
     /** Weight copies in oneDNN's layouts; null without oneDNN. */
     private final DerivedWeights derived;
     /** oneDNN convolutions and (bf16) fully connected products; null where not used. */
@@ -81,20 +80,14 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
      * @throws BackendUnavailableException if OpenBLAS cannot be loaded on this platform
      */
     public CpuBackend(int threads) {
-        this(threads, null);
-    }
-
-    /**
-     * @param note appended to {@link #description()}, e.g. why {@code --device auto} chose the CPU; null for none
-     */
-    public CpuBackend(int threads, String note) {
-        this(threads, Precision.FP32, ConvPath.AUTO, note);
+        this(threads, Precision.FP32, ConvPath.AUTO, null);
     }
 
     /**
      * @param precision FP32, or BF16: convolution and fully connected products with bf16 inputs
      *                  and float32 accumulation, by oneDNN (needs AVX-512 bf16)
      * @param convPath  which code does the convolutions; AUTO unless comparing
+     * @param note      appended to {@link #description()}, e.g. why {@code --device auto} chose the CPU; null for none
      * @throws IllegalArgumentException    for TF32/FP16 (GPU-only modes)
      * @throws BackendUnavailableException for BF16 or ONEDNN where oneDNN or the CPU features are missing
      */
@@ -117,14 +110,14 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
                     ? "this CPU has no AVX-512" : "oneDNN did not load (" + Dnnl.loadError() + ")", null);
         }
         // without AVX-512 oneDNN's kernels were not measured here; im2col + OpenBLAS stays the default then
-        this.convPath = convPath == ConvPath.AUTO && !Dnnl.hasAvx512() ? ConvPath.IM2COL : convPath;
+        ConvPath path = convPath == ConvPath.AUTO && !Dnnl.hasAvx512() ? ConvPath.IM2COL : convPath;
         this.threads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         openblas_nolapack.blas_set_num_threads(1); // the pool parallelizes; see the class comment
         this.parallel = new Parallel(this.threads);
         this.conv = new Conv3x3(memory, parallel, () -> tileColumns);
         this.pooling = new CpuPooling(parallel, scratch);
         this.blasFc = new BlasFc(parallel, this.threads);
-        boolean dnnl = bf16 || this.convPath != ConvPath.IM2COL;
+        boolean dnnl = bf16 || path != ConvPath.IM2COL;
         this.derived = dnnl ? new DerivedWeights(memory) : null;
         this.dnnlConv = dnnl ? new DnnlConv(memory, derived, bf16) : null;
         this.dnnlFc = bf16 ? new DnnlFc(memory, derived) : null;

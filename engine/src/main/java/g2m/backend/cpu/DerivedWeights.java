@@ -51,11 +51,6 @@ final class DerivedWeights {
         if (byKey != null) for (Copy c : byKey.values()) memory.release(c.block);
     }
 
-    /** Copies held, for tests. */
-    int size() {
-        return copies.values().stream().mapToInt(Map::size).sum();
-    }
-
     void clear() {
         copies.clear(); // the blocks are the backend's, freed with it
     }

@@ -39,11 +39,6 @@ final class CudaNatives {
         }
     }
 
-    /** Whether {@link #load} succeeded before (without trying). */
-    static synchronized boolean isLoaded() {
-        return loaded;
-    }
-
     /**
      * A failed load, explained in one line. JavaCPP's top-level message ("no jnicudart in
      * java.library.path") hides the cause, which names the missing host library: the driver's
