@@ -32,6 +32,9 @@ public abstract class AbstractDeviceArray<A extends AbstractDeviceArray<A>> impl
         return n;
     }
 
+    /** The backend that made this array (its operations take only their own arrays). */
+    protected abstract Backend backend();
+
     /** The backend's checks of a new shape (positive dimensions, its size limit per array). */
     protected abstract void checkShape(String op, int[] shape);
 

@@ -9,8 +9,9 @@ import java.util.Objects;
 /**
  * The argument checks of {@link Backend}'s operations, shared by the backends so that they
  * refuse the same calls with the same one-line messages (and the CPU backend's tests cover the
- * GPU's checks too). Each backend first resolves its arguments to its own arrays (its ownership
- * and closed checks), then calls the check named after the operation, then does the work.
+ * GPU's checks too). {@link CheckedBackend} resolves each operation's arguments to the backend's
+ * own arrays (ownership and closed checks), calls the check named after the operation, then
+ * the backend's work.
  */
 public final class ArgumentChecks {
     private ArgumentChecks() {}

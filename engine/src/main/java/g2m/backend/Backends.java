@@ -50,12 +50,15 @@ public final class Backends {
                 try {
                     yield CudaBackend.open(0, precision);
                 } catch (BackendUnavailableException e) {
-                    String why = e.getMessage().startsWith("CUDA backend unavailable: ")
-                            ? e.getMessage().substring("CUDA backend unavailable: ".length()) : e.getMessage();
-                    yield cpuForAuto(threads, "no usable CUDA GPU (" + why + ")", precision);
+                    yield cpuForAuto(threads, fallback(e), precision);
                 }
             }
         };
+    }
+
+    /** Why auto chose the CPU once the CUDA backend is validated: the GPU's reason, as the exception carries it. */
+    static String fallback(BackendUnavailableException cudaUnavailable) {
+        return "no usable CUDA GPU (" + cudaUnavailable.reason() + ")";
     }
 
     /** Why auto chose the CPU while the CUDA backend is unvalidated; "--device cuda" is offered only where a GPU is visible. */

@@ -81,8 +81,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
             if (isUserError(ex)) {
-                String hint = ex instanceof BackendUnavailableException && String.valueOf(ex.getMessage()).startsWith("CUDA")
-                        ? " (or use --device cpu)" : "";
+                String hint = ex instanceof BackendUnavailableException u && u.backend().equals("CUDA") ? " (or use --device cpu)" : "";
                 err.println(Messages.error(ex.getMessage() + hint));
                 return EXIT_USER_ERROR;
             }

@@ -114,7 +114,7 @@ class DeviceCliTest {
     @Test
     void backendAndMemoryFailuresAreUserErrors() {
         assertTrue(Main.isUserError(new DeviceOutOfMemoryException("GPU out of memory: x", null).atBatch(64)));
-        assertTrue(Main.isUserError(new BackendUnavailableException("CUDA backend unavailable: no GPU")));
+        assertTrue(Main.isUserError(new BackendUnavailableException("CUDA", "no GPU")));
         assertFalse(Main.isUserError(new IllegalStateException("a bug")));
     }
 }

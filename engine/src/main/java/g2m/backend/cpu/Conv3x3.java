@@ -4,6 +4,7 @@ import org.bytedeco.javacpp.FloatPointer;
 
 import java.nio.FloatBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
@@ -30,14 +31,17 @@ final class Conv3x3 {
     /** Fewer columns than this per tile are not worth another tile (the sgemm gets inefficient). */
     static final int MIN_TILE_COLUMNS = 128;
 
-    private final CpuBackend be;
+    private final CpuMemory memory;
     private final Parallel parallel;
+    /** Aimed-at output positions per tile (CpuBackend.tileColumns: tests and CpuConvBench vary it). */
+    private final IntSupplier tileColumns;
     /** Heap scratch of the threads that run tiles (the pool's, and the caller's). */
     private final ThreadLocal<Im2col.Scratch> scratch = ThreadLocal.withInitial(Im2col.Scratch::new);
 
-    Conv3x3(CpuBackend be, Parallel parallel) {
-        this.be = be;
+    Conv3x3(CpuMemory memory, Parallel parallel, IntSupplier tileColumns) {
+        this.memory = memory;
         this.parallel = parallel;
+        this.tileColumns = tileColumns;
     }
 
     /** How the n images of h×w are cut into tiles. */
@@ -121,12 +125,12 @@ final class Conv3x3 {
 
     void forward(CpuArray x, CpuArray wt, CpuArray b, CpuArray y, int k) {
         int c = x.dim(1);
-        Plan p = new Plan(x.dim(0), x.dim(2), x.dim(3), parallel.threads, be.tileColumns);
+        Plan p = new Plan(x.dim(0), x.dim(2), x.dim(3), parallel.threads, tileColumns.getAsInt());
         int kk = 9 * c, hw = p.h * p.w;
         int slots = p.slices == 1 ? Math.min(parallel.threads, p.tiles) : p.tiles;
         long colSlot = (long) kk * p.maxCols, stageSlot = (long) k * p.maxCols;
-        NativeBlock colWs = be.workspace(CpuBackend.WS_COL, slots * colSlot, "conv3x3Forward");
-        NativeBlock stageWs = p.staged() ? be.workspace(CpuBackend.WS_STAGE, slots * stageSlot, "conv3x3Forward") : null;
+        NativeBlock colWs = memory.workspace(CpuMemory.WS_COL, slots * colSlot, "conv3x3Forward");
+        NativeBlock stageWs = p.staged() ? memory.workspace(CpuMemory.WS_STAGE, slots * stageSlot, "conv3x3Forward") : null;
         FloatBuffer xb = x.buffer(), yb = y.buffer(), bb = b.buffer(), col = colWs.buffer();
         FloatBuffer stage = stageWs == null ? null : stageWs.buffer();
         FloatPointer wp = wt.pointer(0);
@@ -219,15 +223,15 @@ final class Conv3x3 {
 
     void backwardData(CpuArray dy, CpuArray wt, CpuArray dx, int c) {
         int k = dy.dim(1);
-        Plan p = new Plan(dy.dim(0), dy.dim(2), dy.dim(3), parallel.threads, be.tileColumns);
+        Plan p = new Plan(dy.dim(0), dy.dim(2), dy.dim(3), parallel.threads, tileColumns.getAsInt());
         int kk = 9 * c, hw = p.h * p.w;
         int slots = p.slices == 1 ? Math.min(parallel.threads, p.tiles) : p.tiles;
         long colSlot = (long) kk * p.maxCols, stageSlot = (long) k * p.maxCols;
-        NativeBlock colWs = be.workspace(CpuBackend.WS_COL, slots * colSlot, "conv3x3BackwardData");
-        NativeBlock stageWs = p.staged() ? be.workspace(CpuBackend.WS_STAGE, slots * stageSlot, "conv3x3BackwardData") : null;
+        NativeBlock colWs = memory.workspace(CpuMemory.WS_COL, slots * colSlot, "conv3x3BackwardData");
+        NativeBlock stageWs = p.staged() ? memory.workspace(CpuMemory.WS_STAGE, slots * stageSlot, "conv3x3BackwardData") : null;
         boolean halos = p.rowBlocks && p.blocks > 1;
         long haloTile = 2L * c * p.w;
-        NativeBlock haloWs = halos ? be.workspace(CpuBackend.WS_HALO, p.tiles * haloTile, "conv3x3BackwardData") : null;
+        NativeBlock haloWs = halos ? memory.workspace(CpuMemory.WS_HALO, p.tiles * haloTile, "conv3x3BackwardData") : null;
         FloatBuffer dyb = dy.buffer(), dxb = dx.buffer(), col = colWs.buffer();
         FloatBuffer stage = stageWs == null ? null : stageWs.buffer(), halo = haloWs == null ? null : haloWs.buffer();
         FloatPointer wp = wt.pointer(0);

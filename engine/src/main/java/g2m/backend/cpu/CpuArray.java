@@ -26,6 +26,11 @@ public final class CpuArray extends AbstractDeviceArray<CpuArray> {
     }
 
     @Override
+    protected CpuBackend backend() {
+        return backend;
+    }
+
+    @Override
     protected void checkShape(String op, int[] shape) {
         CpuBackend.checkShape(op, shape);
     }

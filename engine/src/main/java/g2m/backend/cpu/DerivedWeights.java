@@ -11,18 +11,18 @@ import java.util.function.Consumer;
  * Copies of weight arrays in the layout (and data type) a oneDNN primitive wants, made once and
  * reused while the source array is unchanged: keyed by the source's block, its offset in it and
  * a layout id; stale once the block's {@link NativeBlock#version} moves (the array was written),
- * dropped when the block is freed. The copies are blocks of the backend, 64-byte aligned.
+ * dropped when the block is freed. The copies are blocks of the backend's memory, 64-byte aligned.
  */
 final class DerivedWeights {
-    private final CpuBackend be;
+    private final CpuMemory memory;
     private final Map<NativeBlock, Map<Key, Copy>> copies = new IdentityHashMap<>();
 
     private record Key(long offset, int layout) {}
 
     private record Copy(NativeBlock block, long version, long bytes) {}
 
-    DerivedWeights(CpuBackend be) {
-        this.be = be;
+    DerivedWeights(CpuMemory memory) {
+        this.memory = memory;
     }
 
     /**
@@ -36,9 +36,9 @@ final class DerivedWeights {
         if (c != null && c.version == w.block.version && c.bytes == bytes) return aligned(c.block);
         if (c != null) {
             byKey.remove(key);
-            be.release(c.block);
+            memory.release(c.block);
         }
-        NativeBlock blk = be.allocateBlock((bytes + 64 + 3) / 4, "weights copy");
+        NativeBlock blk = memory.allocate((bytes + 64 + 3) / 4, "weights copy");
         FloatPointer p = aligned(blk);
         fill.accept(p);
         byKey.put(key, new Copy(blk, w.block.version, bytes));
@@ -48,12 +48,7 @@ final class DerivedWeights {
     /** Drops (and frees) the copies of a block that is being freed. */
     void forget(NativeBlock b) {
         Map<Key, Copy> byKey = copies.remove(b);
-        if (byKey != null) for (Copy c : byKey.values()) be.release(c.block);
-    }
-
-    /** Copies held, for tests. */
-    int size() {
-        return copies.values().stream().mapToInt(Map::size).sum();
+        if (byKey != null) for (Copy c : byKey.values()) memory.release(c.block);
     }
 
     void clear() {

@@ -28,7 +28,7 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * scratchpad is the backend's workspace, so repeated calls allocate no native memory.
  */
 final class DnnlConv implements AutoCloseable {
-    private final CpuBackend be;
+    private final CpuMemory memory;
     private final Dnnl dnnl = new Dnnl();
     private final boolean bf16;
     private final Map<Key, Plan> plans = new HashMap<>();
@@ -40,8 +40,8 @@ final class DnnlConv implements AutoCloseable {
     private record Key(int n, int c, int k, int h, int w, boolean backward, boolean relu) {}
 
     /** @param bf16 round the products' inputs (activations or gradients, and weights) to bf16 */
-    DnnlConv(CpuBackend be, DerivedWeights derived, boolean bf16) {
-        this.be = be;
+    DnnlConv(CpuMemory memory, DerivedWeights derived, boolean bf16) {
+        this.memory = memory;
         this.derived = derived;
         this.bf16 = bf16;
     }
@@ -138,9 +138,9 @@ final class DnnlConv implements AutoCloseable {
     private void run(Plan p, CpuArray src, CpuArray w, CpuArray b, CpuArray dst) {
         Dnnl.setData(p.userIn, src.pointer(0));
         Dnnl.setData(p.userOut, dst.pointer(0));
-        if (p.in != null) Dnnl.setData(p.convIn, aligned(CpuBackend.WS_DNNL_IN, p.inBytes));
-        if (p.out != null) Dnnl.setData(p.convOut, aligned(CpuBackend.WS_DNNL_OUT, p.outBytes));
-        if (p.scratch != null) Dnnl.setData(p.scratch, aligned(CpuBackend.WS_DNNL_SCRATCH, p.scratchBytes));
+        if (p.in != null) Dnnl.setData(p.convIn, aligned(CpuMemory.WS_DNNL_IN, p.inBytes));
+        if (p.out != null) Dnnl.setData(p.convOut, aligned(CpuMemory.WS_DNNL_OUT, p.outBytes));
+        if (p.scratch != null) Dnnl.setData(p.scratch, aligned(CpuMemory.WS_DNNL_SCRATCH, p.scratchBytes));
         Dnnl.setData(p.convWeights, weights(p, w));
         if (p.in != null) dnnl.execute(p.in, "reorder", DNNL_ARG_FROM, p.userIn, DNNL_ARG_TO, p.convIn);
         if (p.backward) {
@@ -165,7 +165,7 @@ final class DnnlConv implements AutoCloseable {
 
     /** Workspace i, at least {@code bytes} from a 64-byte boundary (oneDNN's kernels prefer aligned blocks). */
     private FloatPointer aligned(int ws, long bytes) {
-        return DerivedWeights.aligned(be.workspace(ws, (bytes + 64 + 3) / 4, "oneDNN convolution"));
+        return DerivedWeights.aligned(memory.workspace(ws, (bytes + 64 + 3) / 4, "oneDNN convolution"));
     }
 
     @Override

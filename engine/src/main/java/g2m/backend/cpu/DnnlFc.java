@@ -19,7 +19,7 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * activations (a few KB) are rounded to bf16 per call.
  */
 final class DnnlFc implements AutoCloseable {
-    private final CpuBackend be;
+    private final CpuMemory memory;
     private final Dnnl dnnl = new Dnnl();
     private final DerivedWeights derived;
     private final Map<Key, Plan> plans = new HashMap<>();
@@ -28,8 +28,8 @@ final class DnnlFc implements AutoCloseable {
 
     private record Key(int n, int k, int m, boolean backward) {}
 
-    DnnlFc(CpuBackend be, DerivedWeights derived) {
-        this.be = be;
+    DnnlFc(CpuMemory memory, DerivedWeights derived) {
+        this.memory = memory;
         this.derived = derived;
     }
 
@@ -88,10 +88,10 @@ final class DnnlFc implements AutoCloseable {
 
     private void run(Plan p, CpuArray src, CpuArray w, CpuArray dst) {
         Dnnl.setData(p.userIn, src.pointer(0));
-        Dnnl.setData(p.in, DerivedWeights.aligned(be.workspace(CpuBackend.WS_DNNL_IN, (p.inBytes + 64 + 3) / 4, "oneDNN product")));
+        Dnnl.setData(p.in, DerivedWeights.aligned(memory.workspace(CpuMemory.WS_DNNL_IN, (p.inBytes + 64 + 3) / 4, "oneDNN product")));
         Dnnl.setData(p.out, dst.pointer(0));
         if (p.scratch != null) {
-            Dnnl.setData(p.scratch, DerivedWeights.aligned(be.workspace(CpuBackend.WS_DNNL_SCRATCH, (p.scratchBytes + 64 + 3) / 4, "oneDNN product")));
+            Dnnl.setData(p.scratch, DerivedWeights.aligned(memory.workspace(CpuMemory.WS_DNNL_SCRATCH, (p.scratchBytes + 64 + 3) / 4, "oneDNN product")));
         }
         Dnnl.setData(p.weights, derived.get(w, p.layout, p.weightBytes, dst2 -> {
             Dnnl.setData(p.userWeights, w.pointer(0));

@@ -6,8 +6,8 @@ import org.bytedeco.javacpp.Pointer;
 import java.nio.FloatBuffer;
 
 /**
- * One malloc'd block of float32 memory, owned by a {@link CpuBackend} and freed exactly once,
- * by {@link CpuBackend#release}. Not tracked by JavaCPP's garbage-collector-driven deallocator
+ * One malloc'd block of float32 memory, owned by a {@link CpuMemory} and freed exactly once,
+ * by {@link CpuMemory#release}. Not tracked by JavaCPP's garbage-collector-driven deallocator
  * (so JavaCPP's maxBytes / maxPhysicalBytes limits and its System.gc() calls never apply): the
  * owner frees it deterministically.
  */

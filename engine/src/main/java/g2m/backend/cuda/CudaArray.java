@@ -45,6 +45,11 @@ public final class CudaArray extends AbstractDeviceArray<CudaArray> {
     }
 
     @Override
+    protected CudaBackend backend() {
+        return backend;
+    }
+
+    @Override
     protected void checkShape(String op, int[] shape) {
         CudaBackend.checkShape(op, shape);
     }

@@ -17,36 +17,38 @@ final class CudaNatives {
     private CudaNatives() {}
 
     private static boolean loaded;
+    /** The reason the first load failed, for every later attempt. */
     private static String failure;
 
-    static final String PREFIX = "CUDA backend unavailable: ";
+    /** The backend's name in {@link BackendUnavailableException}s: "CUDA backend unavailable: …". */
+    static final String BACKEND = "CUDA";
 
     /** @throws BackendUnavailableException with a one-line reason if the libraries cannot be loaded */
     static synchronized void load() {
         if (loaded) return;
-        if (failure != null) throw new BackendUnavailableException(failure);
+        if (failure != null) throw new BackendUnavailableException(BACKEND, failure);
         try {
             Loader.load(org.bytedeco.cuda.global.cudart.class);
             Loader.load(org.bytedeco.cuda.global.cublas.class);
             Loader.load(org.bytedeco.cuda.global.cudnn.class);
             loaded = true;
         } catch (LinkageError | RuntimeException e) {
-            failure = explain(e);
-            throw new BackendUnavailableException(failure, e);
+            BackendUnavailableException u = unavailable(e);
+            failure = u.reason();
+            throw u;
         }
     }
 
-    /** Whether {@link #load} succeeded before (without trying). */
-    static synchronized boolean isLoaded() {
-        return loaded;
-    }
-
     /**
-     * One line for a failed load. JavaCPP's top-level message ("no jnicudart in
+     * A failed load, explained in one line. JavaCPP's top-level message ("no jnicudart in
      * java.library.path") hides the cause, which names the missing host library: the driver's
      * libcuda.so.1, or libcudart / libcublas / libcudnn.
      */
-    static String explain(Throwable t) {
+    static BackendUnavailableException unavailable(Throwable t) {
+        return new BackendUnavailableException(BACKEND, explain(t), t);
+    }
+
+    private static String explain(Throwable t) {
         StringBuilder all = new StringBuilder();
         String deepest = null;
         for (Throwable c = t; c != null && all.length() < 20_000; c = c.getCause() == c ? null : c.getCause()) {
@@ -56,18 +58,18 @@ final class CudaNatives {
         }
         String s = all.toString().toLowerCase(Locale.ROOT);
         if (s.contains("libcuda.so")) {
-            return PREFIX + "no NVIDIA driver on this machine (libcuda.so.1 not found)";
+            return "no NVIDIA driver on this machine (libcuda.so.1 not found)";
         }
         if (s.contains("libcudart.so")) {
-            return PREFIX + "the CUDA 13 runtime (libcudart.so.13) was not found: install CUDA 13 or add its lib64 folder to LD_LIBRARY_PATH";
+            return "the CUDA 13 runtime (libcudart.so.13) was not found: install CUDA 13 or add its lib64 folder to LD_LIBRARY_PATH";
         }
         if (s.contains("libcublas")) {
-            return PREFIX + "cuBLAS 13 (libcublas.so.13, libcublasLt.so.13) was not found: add its folder to LD_LIBRARY_PATH";
+            return "cuBLAS 13 (libcublas.so.13, libcublasLt.so.13) was not found: add its folder to LD_LIBRARY_PATH";
         }
         if (s.contains("libcudnn")) {
-            return PREFIX + "cuDNN 9 (libcudnn*.so.9) was not found: add its folder to LD_LIBRARY_PATH";
+            return "cuDNN 9 (libcudnn*.so.9) was not found: add its folder to LD_LIBRARY_PATH";
         }
-        return PREFIX + "cannot load the CUDA libraries" + (deepest == null ? "" : " (" + deepest + ")");
+        return "cannot load the CUDA libraries" + (deepest == null ? "" : " (" + deepest + ")");
     }
 
     private static String firstLine(String m) {

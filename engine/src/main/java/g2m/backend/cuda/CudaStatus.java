@@ -37,9 +37,6 @@ final class CudaStatus {
      */
     static final Set<Integer> CONTEXT_LOST = Set.of(214, 700, 702, 710, 714, 715, 716, 717, 718, 719);
 
-    /** cudaErrorNoDevice, cudaErrorInsufficientDriver and relatives: no usable GPU, not a bug. */
-    static final Set<Integer> NO_USABLE_GPU = Set.of(34, 35, 36, 46, 100, 802, 803, 804);
-
     /**
      * The exception for a failed call, or null for success (0 in every API).
      *

@@ -26,7 +26,7 @@ import static org.bytedeco.cuda.global.cudart.cuModuleUnload;
  */
 final class Kernels implements AutoCloseable {
     static final String FATBIN = "/g2m/cuda/g2m_kernels.fatbin";
-    static final String MISSING = CudaNatives.PREFIX + "CUDA kernels missing from this build (nvcc was not found when it was built:"
+    static final String MISSING = "CUDA kernels missing from this build (nvcc was not found when it was built:"
             + " rebuild with CUDA 13's nvcc on PATH, see kernels/)";
     static final int MAX_PARAMS = 16;
     /** Element-wise launches: at most this many blocks; the kernels loop grid-stride over the rest. */
@@ -43,12 +43,12 @@ final class Kernels implements AutoCloseable {
     /** The fatbin resource's bytes; missing or empty = a build made without nvcc. */
     static byte[] readImage(String resource) {
         try (InputStream in = Kernels.class.getResourceAsStream(resource)) {
-            if (in == null) throw new BackendUnavailableException(MISSING);
+            if (in == null) throw new BackendUnavailableException(CudaNatives.BACKEND, MISSING);
             byte[] b = in.readAllBytes();
-            if (b.length == 0) throw new BackendUnavailableException(MISSING);
+            if (b.length == 0) throw new BackendUnavailableException(CudaNatives.BACKEND, MISSING);
             return b;
         } catch (IOException e) {
-            throw new BackendUnavailableException(CudaNatives.PREFIX + "cannot read the CUDA kernels " + resource + " from the jar: " + e.getMessage());
+            throw new BackendUnavailableException(CudaNatives.BACKEND, "cannot read the CUDA kernels " + resource + " from the jar: " + e.getMessage());
         }
     }
 
@@ -62,7 +62,7 @@ final class Kernels implements AutoCloseable {
             int st = cuModuleLoadData(m, data);
             // CUDA_ERROR_NO_BINARY_FOR_GPU 209, CUDA_ERROR_INVALID_PTX 218, CUDA_ERROR_UNSUPPORTED_PTX_VERSION 222
             if (st == 209 || st == 218 || st == 222) {
-                throw new BackendUnavailableException(CudaNatives.PREFIX + "this build's kernels (SASS sm_80, sm_90; PTX compute_90) cannot run on "
+                throw new BackendUnavailableException(CudaNatives.BACKEND, "this build's kernels (SASS sm_80, sm_90; PTX compute_90) cannot run on "
                         + gpu + " (" + namer.name(CudaStatus.Api.DRIVER, st) + ")");
             }
             CudaStatus.check(CudaStatus.Api.DRIVER, st, "cuModuleLoadData(g2m_kernels.fatbin)", namer);
@@ -71,7 +71,7 @@ final class Kernels implements AutoCloseable {
                 CUfunc_st f = new CUfunc_st();
                 int fs = cuModuleGetFunction(f, module, k.symbol);
                 if (fs == 500) { // CUDA_ERROR_NOT_FOUND
-                    throw new BackendUnavailableException(CudaNatives.PREFIX + "the CUDA kernels in this build are incomplete (no " + k.symbol
+                    throw new BackendUnavailableException(CudaNatives.BACKEND, "the CUDA kernels in this build are incomplete (no " + k.symbol
                             + "); rebuild the engine");
                 }
                 CudaStatus.check(CudaStatus.Api.DRIVER, fs, "cuModuleGetFunction(" + k.symbol + ")", namer);

@@ -47,10 +47,6 @@ final class PlanCache<K, V extends AutoCloseable> implements AutoCloseable {
         return created;
     }
 
-    Iterable<V> values() {
-        return entries.values();
-    }
-
     /** Visits the entries, least recently used first, without touching their order. */
     void forEach(java.util.function.BiConsumer<K, V> visitor) {
         entries.forEach(visitor);

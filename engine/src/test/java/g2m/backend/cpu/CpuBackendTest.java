@@ -279,14 +279,14 @@ class CpuBackendTest {
         // 9 -> 7 overlaps: bins [0,2) [1,3) [2,4) [3,6) [5,7) [6,8) [7,9)
         int[][] want = {{0, 2}, {1, 3}, {2, 4}, {3, 6}, {5, 7}, {6, 8}, {7, 9}};
         for (int i = 0; i < 7; i++) {
-            assertEquals(want[i][0], CpuBackend.binStart(i, 9, 7));
-            assertEquals(want[i][1], CpuBackend.binEnd(i, 9, 7));
+            assertEquals(want[i][0], CpuPooling.binStart(i, 9, 7));
+            assertEquals(want[i][1], CpuPooling.binEnd(i, 9, 7));
             assertArrayEquals(want[i], Naive.bin(i, 9, 7));
         }
         for (int in = 1; in <= 40; in++)
             for (int n = 1; n <= 9; n++)
                 for (int i = 0; i < n; i++)
-                    assertArrayEquals(Naive.bin(i, in, n), new int[]{CpuBackend.binStart(i, in, n), CpuBackend.binEnd(i, in, n)});
+                    assertArrayEquals(Naive.bin(i, in, n), new int[]{CpuPooling.binStart(i, in, n), CpuPooling.binEnd(i, in, n)});
     }
 
     @ParameterizedTest(name = "N={0} C={1} H={2} W={3} -> {4}x{5}")

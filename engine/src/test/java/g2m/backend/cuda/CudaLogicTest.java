@@ -87,28 +87,28 @@ class CudaLogicTest {
 
     @Test
     void aFailedLoadIsExplainedInOneLineNamingTheMissingLibrary() {
-        String noDriver = CudaNatives.explain(noDriverChain());
+        String noDriver = CudaNatives.unavailable(noDriverChain()).getMessage();
         assertEquals("CUDA backend unavailable: no NVIDIA driver on this machine (libcuda.so.1 not found)", noDriver);
-        assertTrue(CudaNatives.explain(new UnsatisfiedLinkError("libjnicudart.so: libcudart.so.13: cannot open shared object file"))
-                .contains("CUDA 13 runtime (libcudart.so.13) was not found"));
-        assertTrue(CudaNatives.explain(new UnsatisfiedLinkError("libjnicublas.so: libcublasLt.so.13: cannot open shared object file"))
-                .contains("cuBLAS 13"));
-        assertTrue(CudaNatives.explain(new UnsatisfiedLinkError("libjnicudnn.so: libcudnn_cnn.so.9: cannot open shared object file"))
-                .contains("cuDNN 9"));
+        assertTrue(CudaNatives.unavailable(new UnsatisfiedLinkError("libjnicudart.so: libcudart.so.13: cannot open shared object file"))
+                .getMessage().contains("CUDA 13 runtime (libcudart.so.13) was not found"));
+        assertTrue(CudaNatives.unavailable(new UnsatisfiedLinkError("libjnicublas.so: libcublasLt.so.13: cannot open shared object file"))
+                .getMessage().contains("cuBLAS 13"));
+        assertTrue(CudaNatives.unavailable(new UnsatisfiedLinkError("libjnicudnn.so: libcudnn_cnn.so.9: cannot open shared object file"))
+                .getMessage().contains("cuDNN 9"));
         ExceptionInInitializerError other = new ExceptionInInitializerError(new IllegalStateException("something\nelse"));
-        String o = CudaNatives.explain(other);
+        String o = CudaNatives.unavailable(other).getMessage();
         assertEquals("CUDA backend unavailable: cannot load the CUDA libraries (something)", o);
         for (String m : List.of(noDriver, o)) assertFalse(m.contains("\n"), m);
     }
 
     @Test
     void aFailedDeviceQueryIsExplainedInOneLine() {
-        assertEquals("no CUDA GPU found", CudaBackend.explainDeviceCount(100, 13000, NAMES));
+        assertEquals("no CUDA GPU found", CudaDevice.explainDeviceCount(100, 13000, NAMES));
         assertEquals("the NVIDIA driver is too old for CUDA 13 (it supports CUDA 12.4): install driver 580 or newer",
-                CudaBackend.explainDeviceCount(35, 12040, NAMES));
-        assertTrue(CudaBackend.explainDeviceCount(34, 0, NAMES).contains("stub"));
-        assertTrue(CudaBackend.explainDeviceCount(999, 0, NAMES).contains("RUNTIME_999"));
-        assertEquals("13.0", CudaBackend.cudaVersion(13000));
+                CudaDevice.explainDeviceCount(35, 12040, NAMES));
+        assertTrue(CudaDevice.explainDeviceCount(34, 0, NAMES).contains("stub"));
+        assertTrue(CudaDevice.explainDeviceCount(999, 0, NAMES).contains("RUNTIME_999"));
+        assertEquals("13.0", CudaDevice.cudaVersion(13000));
     }
 
     /**
@@ -120,22 +120,22 @@ class CudaLogicTest {
     @Test
     void aCudaFailureWhileOpeningMeansNoUsableGpu() {
         RuntimeException busy = CudaStatus.error(CudaStatus.Api.DRIVER, 46, "cuDevicePrimaryCtxRetain", NAMES);
-        RuntimeException e = CudaBackend.openFailure(0, busy);
+        RuntimeException e = CudaDevice.openFailure(0, busy);
         assertInstanceOf(BackendUnavailableException.class, e);
         assertEquals("CUDA backend unavailable: opening GPU 0 failed: cuDevicePrimaryCtxRetain failed: DRIVER_46 (46)",
                 e.getMessage());
         assertEquals(busy, e.getCause());
         RuntimeException sublib = CudaStatus.error(CudaStatus.Api.CUDNN, 1008, "cudnnCreate", NAMES);
-        assertTrue(CudaBackend.openFailure(1, sublib).getMessage().startsWith("CUDA backend unavailable: opening GPU 1 failed: cudnnCreate failed"));
+        assertTrue(CudaDevice.openFailure(1, sublib).getMessage().startsWith("CUDA backend unavailable: opening GPU 1 failed: cudnnCreate failed"));
         RuntimeException full = CudaStatus.error(CudaStatus.Api.CUBLAS, 3, "cublasCreate", NAMES);
         assertInstanceOf(DeviceOutOfMemoryException.class, full);
-        assertInstanceOf(BackendUnavailableException.class, CudaBackend.openFailure(0, full));
+        assertInstanceOf(BackendUnavailableException.class, CudaDevice.openFailure(0, full));
         CudaException multiLine = new CudaException("first\nsecond", false);
-        assertFalse(CudaBackend.openFailure(0, multiLine).getMessage().contains("\n"));
-        BackendUnavailableException already = new BackendUnavailableException("CUDA backend unavailable: x");
-        assertEquals(already, CudaBackend.openFailure(0, already));
+        assertFalse(CudaDevice.openFailure(0, multiLine).getMessage().contains("\n"));
+        BackendUnavailableException already = new BackendUnavailableException("CUDA", "x");
+        assertEquals(already, CudaDevice.openFailure(0, already));
         IllegalStateException bug = new IllegalStateException("a bug");
-        assertEquals(bug, CudaBackend.openFailure(0, bug), "not a CUDA status: unchanged");
+        assertEquals(bug, CudaDevice.openFailure(0, bug), "not a CUDA status: unchanged");
     }
 
     /** Here (no GPU) opening the backend fails fast with one line; where a GPU is present it opens. */
@@ -292,12 +292,12 @@ class CudaLogicTest {
     void plansAreMadeOncePerKeyEvictedLeastRecentlyUsedAndAllClosed() {
         List<String> closed = new ArrayList<>();
         AtomicInteger made = new AtomicInteger();
-        PlanCache<CudaBackend.ConvKey, Plan> cache = new PlanCache<>(2);
-        CudaBackend.ConvKey a = new CudaBackend.ConvKey(true, 1, 3, 224, 224, 64);
-        CudaBackend.ConvKey aAgain = new CudaBackend.ConvKey(true, 1, 3, 224, 224, 64);
-        CudaBackend.ConvKey b = new CudaBackend.ConvKey(false, 1, 3, 224, 224, 64);  // backward-data: another plan
-        CudaBackend.ConvKey c = new CudaBackend.ConvKey(true, 2, 3, 224, 224, 64);   // another batch: another plan
-        java.util.function.Function<CudaBackend.ConvKey, Plan> f = k -> {
+        PlanCache<ConvPlans.ConvKey, Plan> cache = new PlanCache<>(2);
+        ConvPlans.ConvKey a = new ConvPlans.ConvKey(true, 1, 3, 224, 224, 64);
+        ConvPlans.ConvKey aAgain = new ConvPlans.ConvKey(true, 1, 3, 224, 224, 64);
+        ConvPlans.ConvKey b = new ConvPlans.ConvKey(false, 1, 3, 224, 224, 64);  // backward-data: another plan
+        ConvPlans.ConvKey c = new ConvPlans.ConvKey(true, 2, 3, 224, 224, 64);   // another batch: another plan
+        java.util.function.Function<ConvPlans.ConvKey, Plan> f = k -> {
             made.incrementAndGet();
             return new Plan(k.toString(), closed);
         };
@@ -308,12 +308,12 @@ class CudaLogicTest {
         cache.get(a, f);        // a is now the most recently used
         cache.get(c, f);        // evicts b
         assertEquals(List.of(b.toString()), closed);
-        List<CudaBackend.ConvKey> visited = new ArrayList<>();
+        List<ConvPlans.ConvKey> visited = new ArrayList<>();
         cache.forEach((k, v) -> visited.add(k));
         assertEquals(List.of(a, c), visited, "least recently used first");
         assertEquals(3, cache.created());
         assertEquals(2, cache.size());
-        assertThrows(IllegalStateException.class, () -> cache.get(new CudaBackend.ConvKey(true, 9, 9, 9, 9, 9), k -> {
+        assertThrows(IllegalStateException.class, () -> cache.get(new ConvPlans.ConvKey(true, 9, 9, 9, 9, 9), k -> {
             throw new IllegalStateException("cudnn failed");
         }));
         assertEquals(2, cache.size(), "a failed factory caches nothing");
