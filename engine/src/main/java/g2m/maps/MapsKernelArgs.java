@@ -15,7 +15,7 @@ public final class MapsKernelArgs {
     public static final int F_G2 = 1;
     /** Flag: channel weights are computed and read (some method reads a weighted sum). */
     public static final int F_WEIGHTS = 2;
-    /** Per-pixel sums per pixel (g2m::NSLOTS) and channel weights per channel (g2m::CW_COUNT). */
+    /** Sums per pixel (g2m::NSLOTS) and channel weights per channel (g2m::CW_COUNT): the sizes of the kernels' scratch. */
     public static final int SLOTS = Slot.values().length, CHANNEL_WEIGHTS = ChannelWeight.COUNT;
     /** Methods one call can take: 4-bit codes in a 32-bit int (g2m::MAX_METHODS). */
     public static final int MAX_METHODS = 8;
