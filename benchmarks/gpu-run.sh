@@ -9,13 +9,15 @@
 #
 #   benchmarks/gpu-run.sh device    on the GPU host (NVIDIA driver, CUDA 13 / cuDNN 9 libraries,
 #       python3 with torch; no JDK, no Maven, no network): unpacks the bundle, prints nvidia-smi,
-#       finds libcudart/libcublas/libcudnn and sets LD_LIBRARY_PATH, runs the GPU tests (JUnit
+#       finds libcudart/libcublas/libcudnn and sets LD_LIBRARY_PATH, runs check_kernels (every
+#       kernel against its CPU reference, timed; kernels/README.md), the GPU tests (JUnit
 #       console launcher), then the engine's bench and the host PyTorch's fused peer at batch 1
 #       and 64 (all four G2M maps at conv5_1, full-size VGG16, random weights), and prints a table.
-#       Everything lands in $OUT (default ./gpu-out): gpu-run.log, tests.log, junit.xml,
-#       bench.jsonl, peer.jsonl, summary.md (at most 8 files, as the device tool returns).
+#       Everything lands in $OUT (default ./gpu-out): gpu-run.log, check_kernels.log, tests.log,
+#       junit.xml, bench.jsonl, peer.jsonl, summary.md (at most 8 files, as the device tool returns).
 #       SECONDS_PER_CASE (default 15) is the time budget per timed case; PRECISIONS (default
-#       "fp32") the engine/peer precisions to bench (e.g. "fp32 tf32"); TEST_SECONDS (default
+#       "fp32") the engine/peer precisions to bench (e.g. "fp32 tf32"); CHECK_SECONDS (default 120)
+#       stops check_kernels if it hangs; TEST_SECONDS (default
 #       240, leaving the benches their share of a 540 s device call) stops the GPU tests if they hang, and every bench case has a limit too.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +73,11 @@ with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) a
 PY
   # the engine's test classes and the parity metric they use (test-support)
   "$jdk/bin/jar" --create --file .devrt/stage/g2m-engine-tests.jar -C engine/target/test-classes g2m -C test-support/target/classes g2m
+  if [ -x kernels/target/check_kernels ]; then
+    cp kernels/target/check_kernels .devrt/stage/
+  else
+    echo "gpu-run: WARNING: no kernels/target/check_kernels (built without nvcc): the device run will skip it" >&2
+  fi
   mvn -B -ntp -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 \
     -DoutputDirectory=.devrt/stage -Dmdep.stripVersion=true
   mv .devrt/stage/junit-platform-console-standalone.jar .devrt/stage/junit-console.jar
@@ -91,6 +98,7 @@ device() {
   seconds=${SECONDS_PER_CASE:-15}
   precisions=${PRECISIONS:-fp32}
   test_seconds=${TEST_SECONDS:-240}
+  check_seconds=${CHECK_SECONDS:-120}
   case_limit=$((seconds * 4 + 120))  # one bench case: JVM, random weights, cuDNN plans, warm-up, the timed runs
   echo "== host ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
   uname -srm
@@ -136,6 +144,17 @@ device() {
   export LD_LIBRARY_PATH="${dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
   python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU for torch")' || true
+
+  echo "== check_kernels (every kernel against its CPU reference, then timed; log: check_kernels.log)"
+  if [ -x "$rt/check_kernels" ]; then
+    timeout -k 10 "$check_seconds" "$rt/check_kernels" > "$out/check_kernels.log" 2>&1
+    check_rc=$?
+    cat "$out/check_kernels.log"
+    [ "$check_rc" -eq 124 ] && echo "gpu-run: check_kernels ran past ${check_seconds}s and was stopped"
+    echo "check_kernels exit $check_rc"
+  else
+    echo "gpu-run: no check_kernels in the bundle (built without nvcc)" | tee "$out/check_kernels.log"
+  fi
 
   echo "== GPU tests (JUnit console launcher)"
   cp=$rt/g2m-engine-device.jar:$rt/g2m-engine-tests.jar:engine/src/test/resources:weights-converter/src/test/resources

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The GPU round trip's result table (benchmarks/gpu-run.sh device): test counts from junit.xml
+"""The GPU round trip's result table (benchmarks/gpu-run.sh device): check_kernels' verdict (the
+last line of check_kernels.log), test counts from junit.xml
 (and whether the GPU tests were skipped, with the reason), then engine vs PyTorch fused maps/s
 per precision and batch from bench.jsonl (the engine's bench lines) and peer.jsonl
 (tools/bench/pytorch_peer.py lines). Markdown on stdout.
@@ -23,6 +24,10 @@ def rows(name):
 
 
 eng, peer = rows("bench.jsonl"), rows("peer.jsonl")
+ck = os.path.join(out, "check_kernels.log")
+verdicts = [l.strip() for l in open(ck, encoding="utf-8", errors="replace")] if os.path.exists(ck) else []
+verdicts = [l for l in verdicts if l.startswith("check_kernels: ") and ("checks" in l or "no usable GPU" in l or "failed:" in l)]
+print(verdicts[-1] if verdicts else "check_kernels: no verdict (see check_kernels.log)")
 junit = os.path.join(out, "junit.xml")
 if os.path.exists(junit):
     x = open(junit, encoding="utf-8").read()

@@ -20,22 +20,28 @@
 
 namespace g2m {
 
-// g2m.maps.MapMethod ordinals (the Java enum's order); the maps kernel is told which to write
-// as 4-bit codes, slot i in bits 4i..4i+3.
+// ---------------------------------------------------------------- maps
+// The maps as the Java twin states them (g2m.maps: MapMethod, Slot, ChannelWeight, MapsKernelArgs),
+// with the same names in the same order (g2m.maps.MapsKernelArgsTest checks it): per-pixel channel
+// sums (Slot), accumulated in one pass over A, g1 and g2, then each map's value from them
+// (map_value, one line per method). The Grad-CAM family's channel weights depend on a whole
+// channel plane: they take a pass of their own first (channel_weights).
+
+// MapMethod's ordinals: the maps kernel is told which to write as 4-bit codes, slot i in bits 4i..4i+3.
 enum Method {
     LAYERCAM = 0, SGL_G1 = 1, SGL_G2 = 2, DGL = 3, GRADCAM = 4, GRADCAM_PP = 5, XGRADCAM = 6, HIRESCAM = 7
 };
 const int MAX_METHODS = 8;
 
-// Per-pixel channel sums that every map is a function of (see map_value). One pass over A, g1,
-// g2 computes all of them; the per-image norms are sums of S_AA, S_11, S_22 over the pixels.
+// Per-pixel channel sums that every map is a function of (see map_value). The per-image norms
+// are sums of S_AA, S_11, S_22 over the pixels.
 enum Slot {
     S_RELU1_A = 0,  // Σ_c ReLU(g1)·A
     S_1A = 1,       // Σ_c g1·A
-    S_11 = 2,       // Σ_c g1²
-    S_AA = 3,       // Σ_c A²
+    S_11 = 2,       // Σ_c g1², and over the pixels ‖g1‖²
+    S_AA = 3,       // Σ_c A², and over the pixels ‖A‖²
     S_2A = 4,       // Σ_c g2·A
-    S_22 = 5,       // Σ_c g2²
+    S_22 = 5,       // Σ_c g2², and over the pixels ‖g2‖²
     S_12 = 6,       // Σ_c g1·g2
     S_WGC = 7,      // Σ_c w_c·A, Grad-CAM weights
     S_WPP = 8,      // Grad-CAM++ weights
@@ -43,9 +49,9 @@ enum Slot {
     NSLOTS = 10
 };
 
-// flags of the maps kernels
-const int F_G2 = 1;       // g2 is given
-const int F_WEIGHTS = 2;  // a Grad-CAM family map is requested: channel weights are given
+// flags of the maps kernels, derived on the host from the sums the requested maps read (MapsKernelArgs.flags)
+const int F_G2 = 1;       // a map reads a sum of g2: g2 is given
+const int F_WEIGHTS = 2;  // a map reads a weighted sum: channel weights are given
 
 // channel weights, per (image, channel): [n][c][CW_COUNT]
 enum ChannelWeight { CW_GRADCAM = 0, CW_GRADCAM_PP = 1, CW_XGRADCAM = 2, CW_COUNT = 3 };
@@ -63,7 +69,7 @@ G2M_HD double relu(double v) {
     return v > 0 ? v : 0.0;
 }
 
-/** Adds one channel's contribution at one pixel to the sums s[NSLOTS]. w: the channel's CW_COUNT weights, or null. */
+/** Adds one channel's contribution at one pixel to the sums s[NSLOTS] (CpuMaps.accumulate). w: the channel's CW_COUNT weights, or null. */
 G2M_HD void accumulate(double* s, float a, float g1, float g2, int flags, const double* w) {
     double da = a, d1 = g1;
     // Math.max(g1, 0f) in the twin: NaN passes through
@@ -95,11 +101,8 @@ G2M_HD void add_sums(double* s, const double* t) {
 }
 
 /**
- * One map value at one pixel from its channel sums and the image's inverse norms. With
- * unit(T) = T·inv_T the spec's sums expand to:
- *   SGL-G1 = Σ (uA + u1)·u1 = invA·inv1·Σ g1A + inv1²·Σ g1²
- *   SGL-G2 = Σ −u2·(uA − u2) = −inv2·invA·Σ g2A + inv2²·Σ g2²
- *   DGL    = Σ u1·(uA − u2) = inv1·invA·Σ g1A − inv1·inv2·Σ g1g2
+ * One map value at one pixel from its channel sums and the image's inverse norms: one line per
+ * method, each MapMethod entry's formula (the expansions of unit(T) = T·inv_T are in MapMethod).
  */
 G2M_HD float map_value(int method, const double* s, double invA, double inv1, double inv2) {
     double v = 0;
@@ -122,7 +125,7 @@ G2M_HD int method_at(int packed, int i) {
     return (packed >> (4 * i)) & 15;
 }
 
-/** Grad-CAM++'s term for one gradient value, given Σ_hw A of its channel: α·ReLU(g) with α = g²/(2g² + ΣA·g³), 0 where undefined. */
+/** Grad-CAM++'s term for one gradient value, given Σ_hw A of its channel: α·ReLU(g) with α = g²/(2g² + ΣA·g³), 0 where undefined (ChannelWeight.gradcamPpTerm). */
 G2M_HD double gradcampp_term(float g, double sum_a) {
     double gi = g;
     double g2 = gi * gi;
@@ -130,7 +133,7 @@ G2M_HD double gradcampp_term(float g, double sum_a) {
     return (den != 0 && gi > 0) ? (g2 / den) * gi : 0.0;
 }
 
-/** A channel's three weights from its plane sums: Σ A, Σ g1, Σ g1·A, Σ Grad-CAM++ terms, over hw pixels. */
+/** A channel's three weights from its plane sums: Σ A, Σ g1, Σ g1·A, Σ Grad-CAM++ terms, over hw pixels (ChannelWeight.fromPlaneSums). */
 G2M_HD void channel_weights(double sum_a, double sum_g, double sum_ga, double sum_pp, int hw, double* w) {
     w[CW_GRADCAM] = sum_g / hw;
     w[CW_GRADCAM_PP] = sum_pp;

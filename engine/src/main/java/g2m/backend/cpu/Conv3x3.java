@@ -33,7 +33,7 @@ final class Conv3x3 {
 
     private final CpuMemory memory;
     private final Parallel parallel;
-    /** Aimed-at output positions per tile (CpuBackend.tileColumns: tests and CpuConvBench vary it). */
+    /** Aimed-at output positions per tile (CpuBackend.tileColumns: the tests vary it). */
     private final IntSupplier tileColumns;
     /** Heap scratch of the threads that run tiles (the pool's, and the caller's). */
     private final ThreadLocal<Im2col.Scratch> scratch = ThreadLocal.withInitial(Im2col.Scratch::new);

@@ -7,6 +7,7 @@ import g2m.backend.DeviceArray;
 import g2m.backend.DeviceOutOfMemoryException;
 import g2m.backend.Precision;
 import g2m.maps.MapMethod;
+import g2m.maps.MapsKernelArgs;
 import org.bytedeco.cuda.cudnn.cudnnTensorStruct;
 
 import java.util.Arrays;
@@ -351,34 +352,22 @@ public final class CudaBackend extends CheckedBackend<CudaArray> {
 
     // ---------------------------------------------------------------- maps
 
-    /** The method list as the maps kernel reads it: 4-bit MapMethod ordinals, slot i in bits 4i..4i+3. */
-    static int packMethods(List<MapMethod> methods) {
-        if (methods.size() > 8) throw new IllegalArgumentException("at most 8 methods per call, got " + methods.size());
-        int packed = 0;
-        for (int i = 0; i < methods.size(); i++) packed |= methods.get(i).ordinal() << (4 * i);
-        return packed;
-    }
-
-    static boolean needsChannelWeights(List<MapMethod> methods) {
-        return methods.stream().anyMatch(m -> m == MapMethod.GRADCAM || m == MapMethod.GRADCAM_PP || m == MapMethod.XGRADCAM);
-    }
-
     @Override
     protected void doMaps(CudaArray a, CudaArray g1, CudaArray g2, List<MapMethod> methods, CudaArray out) {
         String op = "maps";
         int n = a.dim(0), c = a.dim(1), h = a.dim(2), w = a.dim(3), k = methods.size(), hw = h * w;
         if (n > 65535) throw new IllegalArgumentException(op + ": at most 65535 images per call, got " + n);
-        int packed = packMethods(methods); // refuses more than 8 before anything is enqueued
-        boolean weights = needsChannelWeights(methods);
-        long sumsBytes = (long) n * hw * KernelSpec.NSLOTS * Double.BYTES;
-        long weightBytes = weights ? (long) n * c * KernelSpec.CW_COUNT * Double.BYTES : 0;
+        int packed = MapsKernelArgs.packMethods(methods); // refuses more than 8 before anything is enqueued
+        int flags = MapsKernelArgs.flags(methods);
+        boolean weights = (flags & MapsKernelArgs.F_WEIGHTS) != 0, readsG2 = (flags & MapsKernelArgs.F_G2) != 0;
+        long sumsBytes = (long) n * hw * MapsKernelArgs.SLOTS * Double.BYTES;
+        long weightBytes = weights ? (long) n * c * MapsKernelArgs.CHANNEL_WEIGHTS * Double.BYTES : 0;
         mapScratch = memory.grow(mapScratch, sumsBytes + weightBytes, "the map sums");
         long sums = mapScratch.address(), cw = sums + sumsBytes;
-        int flags = (g2 != null ? KernelSpec.F_G2 : 0) | (weights ? KernelSpec.F_WEIGHTS : 0);
         if (weights) launch(KernelSpec.CHANNEL_WEIGHTS, c, n, a.address(), g1.address(), cw, c, hw);
         // unused pointers (g2 without F_G2, weights without F_WEIGHTS) are never read: any valid address will do
         launch(KernelSpec.MAP_SUMS, (hw + KernelSpec.SUMS_PIXELS - 1) / KernelSpec.SUMS_PIXELS, n,
-                a.address(), g1.address(), g2 != null ? g2.address() : g1.address(), weights ? cw : sums, sums, c, hw, flags);
+                a.address(), g1.address(), readsG2 ? g2.address() : g1.address(), weights ? cw : sums, sums, c, hw, flags);
         launch(KernelSpec.MAP_FINISH, n, 1, sums, out.address(), hw, k, packed);
     }
 

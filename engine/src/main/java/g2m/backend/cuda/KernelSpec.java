@@ -47,10 +47,6 @@ enum KernelSpec {
     /** Pixels per block of g2m_map_sums (its blockDim.x). */
     static final int SUMS_PIXELS = Block.SUMS.x;
 
-    /** Per-pixel sums slots (g2m::NSLOTS) and channel weights per channel (g2m::CW_COUNT) in g2m_math.cuh. */
-    static final int NSLOTS = 10, CW_COUNT = 3;
-    static final int F_G2 = 1, F_WEIGHTS = 2;
-
     final String symbol;
     final Block block;
     final List<P> params;

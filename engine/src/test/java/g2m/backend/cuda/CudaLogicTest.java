@@ -3,7 +3,6 @@ package g2m.backend.cuda;
 import g2m.backend.BackendUnavailableException;
 import g2m.backend.DeviceOutOfMemoryException;
 import g2m.backend.Precision;
-import g2m.maps.MapMethod;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -215,15 +214,6 @@ class CudaLogicTest {
         assertEquals("CudaArray[1, 3, 4] (view) (freed)", second.toString());
         assertThrows(IllegalStateException.class, () -> a.reshape(24));
         assertThrows(IllegalStateException.class, second::address);
-    }
-
-    @Test
-    void methodsArePackedAsFourBitOrdinals() {
-        assertEquals(0x3210, CudaBackend.packMethods(MapMethod.G2M));
-        assertEquals(0x76543210, CudaBackend.packMethods(List.of(MapMethod.values())));
-        assertEquals(0x4, CudaBackend.packMethods(List.of(MapMethod.GRADCAM)));
-        assertTrue(CudaBackend.needsChannelWeights(List.of(MapMethod.LAYERCAM, MapMethod.XGRADCAM)));
-        assertFalse(CudaBackend.needsChannelWeights(List.of(MapMethod.LAYERCAM, MapMethod.HIRESCAM)));
     }
 
     static ConvAlgorithms.Perf perf(int algo, int status, long memory, int determinism, int math) {

@@ -4,6 +4,7 @@ import g2m.backend.DeviceArray;
 import g2m.backend.cpu.CpuBackend;
 import g2m.maps.CpuMaps;
 import g2m.maps.MapMethod;
+import g2m.maps.MapsKernelArgs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,7 +46,7 @@ class KernelHostTwinTest {
 
     @BeforeAll
     static void build() throws IOException, InterruptedException {
-        Path kernels = Path.of(System.getProperty("basedir", "."), "..", "kernels").normalize();
+        Path kernels = KernelSources.dir();
         Path src = kernels.resolve("src/test/cpp/host_twin.cpp");
         Assumptions.assumeTrue(Files.isRegularFile(src), "no kernel sources at " + kernels);
         String cxx = null;
@@ -199,18 +200,14 @@ class KernelHostTwinTest {
         assertClose(Arrays.copyOfRange(s, n * m, 2 * n * m), Arrays.copyOfRange(t, n * m, 2 * n * m), 1e-6, "softmax - 10 e_c rows");
     }
 
-    /** The maps kernels' method codes and flags for a method list. */
-    static long[] mapsArgs(int n, int c, int hw, List<MapMethod> methods, boolean g2) {
-        int flags = (g2 ? KernelSpec.F_G2 : 0) | (CudaBackend.needsChannelWeights(methods) ? KernelSpec.F_WEIGHTS : 0);
-        return new long[] {n, c, hw, flags, methods.size(), CudaBackend.packMethods(methods)};
-    }
-
     static void checkMaps(String what, float[] a, float[] g1, float[] g2, int n, int c, int h, int w, List<MapMethod> methods)
             throws Exception {
         float[] ref = new float[n * methods.size() * h * w];
         CpuMaps.compute(a, g1, g2, n, c, h, w, methods, ref);
-        Object[] in = g2 == null ? new Object[] {a, g1} : new Object[] {a, g1, g2};
-        float[] out = run("maps", in, mapsArgs(n, c, h * w, methods, g2 != null));
+        // the flags and method codes CudaBackend launches the maps kernels with; the twin reads g2 only with F_G2
+        int flags = MapsKernelArgs.flags(methods);
+        Object[] in = (flags & MapsKernelArgs.F_G2) == 0 ? new Object[] {a, g1} : new Object[] {a, g1, g2};
+        float[] out = run("maps", in, n, c, h * w, flags, methods.size(), MapsKernelArgs.packMethods(methods));
         // per image and method: each map on its own scale
         int hw = h * w;
         for (int i = 0; i < n * methods.size(); i++) {

@@ -1,14 +1,11 @@
 package g2m.backend.cuda;
 
-import g2m.maps.MapMethod;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,8 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The Java launch table ({@link KernelSpec}) against what nvcc compiled: every kernel's PTX
  * entry has the parameter list the launcher fills (count and 32/64-bit widths), and every
- * entry is launched. And the constants the Java side shares with g2m_math.cuh agree. A
- * mismatch here would be silent garbage on a GPU. Needs no GPU; skipped in builds without nvcc.
+ * entry is launched, and the block shapes agree. (The maps kernels' method codes, sums and
+ * flags are checked against g2m_math.cuh by g2m.maps.MapsKernelArgsTest.) A mismatch here
+ * would be silent garbage on a GPU. Needs no GPU; skipped in builds without nvcc.
  */
 class KernelSignatureTest {
     static final Pattern ENTRY = Pattern.compile("\\.visible \\.entry (\\w+)\\(([^)]*)\\)");
@@ -54,31 +52,11 @@ class KernelSignatureTest {
         }
     }
 
-    static String source(String name) throws IOException {
-        Path p = Path.of(System.getProperty("basedir", "."), "..", "kernels", "src", "main", "cuda", name);
-        Assumptions.assumeTrue(Files.isRegularFile(p), "no kernel sources at " + p);
-        return Files.readString(p);
-    }
-
-    static int constant(String src, String name) {
-        Matcher m = Pattern.compile("\\b" + name + " = (\\d+)").matcher(src);
-        assertTrue(m.find(), name + " not found");
-        return Integer.parseInt(m.group(1));
-    }
-
     @Test
-    void sharedConstantsAndMethodCodesAgreeWithTheHeader() throws IOException {
-        String h = source("g2m_math.cuh");
-        assertEquals(KernelSpec.NSLOTS, constant(h, "NSLOTS"));
-        assertEquals(KernelSpec.CW_COUNT, constant(h, "CW_COUNT"));
-        assertEquals(KernelSpec.F_G2, constant(h, "F_G2"));
-        assertEquals(KernelSpec.F_WEIGHTS, constant(h, "F_WEIGHTS"));
-        for (MapMethod method : MapMethod.values()) {
-            assertEquals(method.ordinal(), constant(h, method.name()), "code of " + method.name() + " in g2m_math.cuh");
-        }
-        String cu = source("g2m_kernels.cu");
-        assertEquals(KernelSpec.Block.LINEAR.x, constant(cu.replace("#define G2M_BLOCK ", "G2M_BLOCK = "), "G2M_BLOCK"));
-        assertEquals(KernelSpec.Block.SUMS.x, constant(cu.replace("#define SUMS_PIXELS ", "SUMS_PIXELS = "), "SUMS_PIXELS"));
-        assertEquals(KernelSpec.Block.SUMS.y, constant(cu.replace("#define SUMS_GROUPS ", "SUMS_GROUPS = "), "SUMS_GROUPS"));
+    void blockShapesAgreeWithTheKernels() throws IOException {
+        String cu = KernelSources.cuda("g2m_kernels.cu");
+        assertEquals(KernelSpec.Block.LINEAR.x, KernelSources.constant(cu.replace("#define G2M_BLOCK ", "G2M_BLOCK = "), "G2M_BLOCK"));
+        assertEquals(KernelSpec.Block.SUMS.x, KernelSources.constant(cu.replace("#define SUMS_PIXELS ", "SUMS_PIXELS = "), "SUMS_PIXELS"));
+        assertEquals(KernelSpec.Block.SUMS.y, KernelSources.constant(cu.replace("#define SUMS_GROUPS ", "SUMS_GROUPS = "), "SUMS_GROUPS"));
     }
 }
