@@ -213,7 +213,7 @@ record ImageHeader(String format, long width, long height, long tilePixels) {
             String kind = format == 3 ? bits + "-bit floating-point" : format == 2 ? bits + "-bit signed" : bits + "-bit";
             throw new ImageException(in.who + " is a TIFF with " + kind + " samples; only 1- to 16-bit unsigned samples are supported");
         }
-        return new ImageHeader("TIFF", w, h, tw * th);
+        return new ImageHeader("TIFF", w, h, pixels(tw, th));
     }
 
     /** P1–P6: width and height as decimal tokens after the magic, with '#' comments allowed between tokens. */
@@ -309,6 +309,15 @@ record ImageHeader(String format, long width, long height, long tilePixels) {
         ImageException corrupt(String format, String why) {
             return new ImageException(who + " is a truncated or corrupt " + format + " (" + why + ")");
         }
+    }
+
+    /**
+     * w·h for sizes read from a header, saturating at Long.MAX_VALUE: two 32-bit (or, for PNM,
+     * longer) sides can overflow a long, which would let a huge declared size pass a limit check.
+     */
+    static long pixels(long w, long h) {
+        if (w <= 0 || h <= 0) return 0;
+        return Math.multiplyHigh(w, h) != 0 || w * h < 0 ? Long.MAX_VALUE : w * h;
     }
 
     /** "W x H pixels (M megapixels)" for messages. */

@@ -127,13 +127,13 @@ public final class ImageLoader {
         if (h.width() < 1 || h.height() < 1) {
             throw new ImageException(who + ": its " + h.format() + " header gives an empty size " + h.width() + "x" + h.height());
         }
-        if (h.width() * h.height() > maxPixels) {
+        if (ImageHeader.pixels(h.width(), h.height()) > maxPixels) {
             throw new ImageException(who + ": its " + h.format() + " header gives " + ImageHeader.describe(h.width(), h.height())
-                    + "; pictures over " + megapixels(maxPixels) + " megapixels are refused (--max-pixels raises the limit)");
+                    + "; pictures over " + pixelsInWords(maxPixels) + " are refused (--max-pixels raises the limit)");
         }
         if (h.tilePixels() > maxPixels) {
             throw new ImageException(who + ": its TIFF header gives tiles of " + h.tilePixels() + " pixels; over "
-                    + megapixels(maxPixels) + " megapixels are refused (--max-pixels raises the limit)");
+                    + pixelsInWords(maxPixels) + " are refused (--max-pixels raises the limit)");
         }
         return h;
     }
@@ -152,8 +152,9 @@ public final class ImageLoader {
         org.bytedeco.javacpp.Loader.load(org.bytedeco.opencv.global.opencv_imgcodecs.class);
     }
 
-    private static String megapixels(long pixels) {
-        return String.format(Locale.ROOT, "%.1f", pixels / 1e6);
+    /** "50.0 megapixels", or "100 pixels" below a tenth of a megapixel (which would print as 0.0). */
+    private static String pixelsInWords(long pixels) {
+        return pixels < 100_000 ? pixels + " pixels" : String.format(Locale.ROOT, "%.1f megapixels", pixels / 1e6);
     }
 
     /**

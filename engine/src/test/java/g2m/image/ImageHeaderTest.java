@@ -133,6 +133,20 @@ class ImageHeaderTest {
         assertTrue(refusedBeforeDecoding("cut.ppm", "P6\n300".getBytes(StandardCharsets.US_ASCII)).contains("truncated or corrupt PNM"));
     }
 
+    /** Sides whose product overflows a long (or wraps to 0 or below) are still over the limit, never passed to the decoder. */
+    @Test
+    void sizesWhoseProductOverflowsAreRefused() throws IOException {
+        for (String dims : new String[] {"4294967296 4294967296", "8589934592 2147483648", "9999999999 9999999999"}) {
+            byte[] pnm = ("P6\n" + dims + "\n255\n").getBytes(StandardCharsets.US_ASCII);
+            assertTrue(refusedBeforeDecoding("wrap.ppm", concat(pnm, new byte[64])).contains("pictures over 50.0 megapixels are refused"), dims);
+        }
+        // a 1x1 TIFF whose tile sides are 2^32 - 1 (written as -1, read unsigned): the tile's pixel count saturates instead of wrapping
+        assertTrue(refusedBeforeDecoding("wraptiles.tif", tiff(1, 1, -1, -1, 8, 1)).contains("tiles of"));
+        assertEquals(Long.MAX_VALUE, ImageHeader.pixels(1L << 32, 1L << 32));
+        assertEquals(Long.MAX_VALUE, ImageHeader.pixels(3_037_000_500L, 3_037_000_500L));
+        assertEquals(6, ImageHeader.pixels(2, 3));
+    }
+
     @Test
     void theLimitIsTheCallersAndTheHeaderIsCheckedAgainstIt() throws IOException {
         // a real 10x10 GIF whose logical screen says 300x200
@@ -212,15 +226,15 @@ class ImageHeaderTest {
         return b.array();
     }
 
-    /** A little-endian TIFF header and first directory: width, length, bits per sample, sample format, and tiles if tw > 0. */
+    /** A little-endian TIFF header and first directory: width, length, bits per sample, sample format, and tiles if tw != 0 (as unsigned 32-bit values). */
     static byte[] tiff(int w, int h, int tw, int th, int bits, int format) {
-        int entries = tw > 0 ? 6 : 4;
+        int entries = tw != 0 ? 6 : 4;
         ByteBuffer b = le(ByteBuffer.allocate(8 + 2 + 12 * entries + 4 + 64));
         b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8).putShort((short) entries);
         entry(b, 256, 4, w);
         entry(b, 257, 4, h);
         entry(b, 258, 3, bits);
-        if (tw > 0) {
+        if (tw != 0) {
             entry(b, 322, 4, tw);
             entry(b, 323, 4, th);
         }
