@@ -79,7 +79,7 @@ public record Dataset(String kind, List<Sample> samples, String source) {
      * {@code dir/name}, or an error naming {@code where} when the name cannot be a file name here (a
      * NUL byte, say) or would reach outside {@code dir} (an absolute path, a {@code ..} folder).
      */
-    private static Path resolve(Path dir, String name, String where, String option) {
+    static Path resolve(Path dir, String name, String where, String option) {
         Path p;
         try {
             p = Path.of(name);
@@ -229,7 +229,7 @@ public record Dataset(String kind, List<Sample> samples, String source) {
     /** Lists beyond this are not a labels file (ILSVRC2012's val.txt is 1.5 MB, its 1.28 M training pictures 45 MB). */
     static final long MAX_LIST_BYTES = 128L << 20;
 
-    private static List<String> readLines(Path file, String what) {
+    static List<String> readLines(Path file, String what) {
         try {
             if (Files.exists(file) && !Files.isRegularFile(file)) {       // a folder, a FIFO, a device: would fail or block
                 throw new EvalException(what + " " + file + " is not a regular file");
@@ -249,7 +249,7 @@ public record Dataset(String kind, List<Sample> samples, String source) {
         }
     }
 
-    private static void requireDir(Path dir, String option) {
+    static void requireDir(Path dir, String option) {
         if (!Files.isDirectory(dir)) throw new EvalException(option + " " + dir + " is not a folder");
     }
 

@@ -1,10 +1,6 @@
 package g2m.eval;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,16 +26,18 @@ import java.util.Map;
 public final class WsolMetadata {
     private WsolMetadata() {}
 
+    private static final String WHAT = "wsolevaluation metadata";
+
     public static Dataset read(Path dir, Path images, Path masks) {
-        requireDir(dir, "--wsol-metadata");
-        requireDir(images, "--images");
+        Dataset.requireDir(dir, "--wsol-metadata");
+        Dataset.requireDir(images, "--images");
         if (masks == null) masks = images;
-        else requireDir(masks, "--masks");
+        else Dataset.requireDir(masks, "--masks");
         Path idsFile = dir.resolve("image_ids.txt"), labelsFile = dir.resolve("class_labels.txt"), locFile = dir.resolve("localization.txt");
 
         List<String> ids = new ArrayList<>();
         Map<String, Integer> index = new HashMap<>();
-        List<String> idLines = readLines(idsFile);
+        List<String> idLines = Dataset.readLines(idsFile, WHAT);
         for (int i = 0; i < idLines.size(); i++) {
             String id = idLines.get(i).strip();
             if (id.isEmpty()) continue;
@@ -49,7 +47,7 @@ public final class WsolMetadata {
         if (ids.isEmpty()) throw new EvalException(idsFile + " lists no images");
 
         Integer[] labels = new Integer[ids.size()];
-        List<String> labelLines = readLines(labelsFile);
+        List<String> labelLines = Dataset.readLines(labelsFile, WHAT);
         for (int i = 0; i < labelLines.size(); i++) {
             String line = labelLines.get(i).strip();
             if (line.isEmpty()) continue;
@@ -68,7 +66,7 @@ public final class WsolMetadata {
             maskFiles.add(new ArrayList<>());
         }
         Boolean maskLayout = null;
-        List<String> locLines = readLines(locFile);
+        List<String> locLines = Dataset.readLines(locFile, WHAT);
         for (int i = 0; i < locLines.size(); i++) {
             String line = locLines.get(i).strip();
             if (line.isEmpty()) continue;
@@ -90,10 +88,10 @@ public final class WsolMetadata {
             }
             if (f[1].isBlank()) throw new EvalException(where + ": no mask file");
             boolean first = maskFiles.get(k).isEmpty();
-            maskFiles.get(k).add(file(masks, f[1], where));
+            maskFiles.get(k).add(Dataset.resolve(masks, f[1], where, "--masks"));
             if (!f[2].isEmpty()) {
                 if (!first) throw new EvalException(where + ": an image's ignore mask belongs on its first line only");
-                ignore[k] = file(masks, f[2], where);
+                ignore[k] = Dataset.resolve(masks, f[2], where, "--masks");
             }
         }
         if (maskLayout == null) throw new EvalException(locFile + " holds no boxes or masks");
@@ -103,7 +101,7 @@ public final class WsolMetadata {
         for (int k = 0; k < ids.size(); k++) {
             String id = ids.get(k);
             if (labels[k] == null) throw new EvalException(labelsFile + " has no line for " + abbreviate(id));
-            Path img = file(images, id, idsFile.toString());
+            Path img = Dataset.resolve(images, id, idsFile.toString(), "--images");
             if (!Files.isRegularFile(img)) missing.add(id);
             if (maskLayout) {
                 if (maskFiles.get(k).isEmpty()) throw new EvalException(locFile + " has no mask for " + abbreviate(id));
@@ -137,30 +135,6 @@ public final class WsolMetadata {
         } catch (NumberFormatException e) {
             throw new EvalException(where + ": '" + abbreviate(s) + "' is not a non-negative " + what);
         }
-    }
-
-    private static Path file(Path dir, String name, String where) {
-        try {
-            return dir.resolve(name);
-        } catch (InvalidPathException e) {
-            throw new EvalException(where + ": '" + abbreviate(name) + "' is not a usable file name (" + e.getReason() + ")");
-        }
-    }
-
-    private static List<String> readLines(Path file) {
-        try {
-            return Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw new EvalException("wsolevaluation metadata " + file + ": no such file");
-        } catch (java.nio.charset.MalformedInputException e) {
-            throw new EvalException(file + " is not UTF-8 text");
-        } catch (IOException e) {
-            throw new EvalException("cannot read " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void requireDir(Path dir, String option) {
-        if (!Files.isDirectory(dir)) throw new EvalException(option + " " + dir + " is not a folder");
     }
 
     private static String abbreviate(String s) {

@@ -229,7 +229,7 @@ class EvalAnnotationsCliTest {
     }
 
     @Test
-    void badAnnotationFilesAreOneLineErrors() throws IOException {
+    void badAnnotationFilesAreOneLineErrors() throws Exception {
         Path out = dir.resolve("out");
         // val_box.mat: fewer list lines than entries; not a MAT file
         Path five = Files.write(dir.resolve("five.txt"), Files.readAllLines(set.resolve("val.txt")).subList(0, 5));
@@ -259,8 +259,23 @@ class EvalAnnotationsCliTest {
         Files.writeString(meta.resolve("class_labels.txt"), labels.replace("images/synth_0004.png,0", "images/synth_0004.png,zero"));
         assertWsolError(meta, "'zero' is not a non-negative class index");
         Files.writeString(meta.resolve("class_labels.txt"), labels);
+        // names outside --images (absolute or '..') are refused, as in the other layouts
+        String ids = read(meta.resolve("image_ids.txt"));
+        for (String outside : new String[] {"../outside.png", set.resolve("images/synth_0001.png").toAbsolutePath().toString()}) {
+            Files.writeString(meta.resolve("image_ids.txt"), ids + outside + "\n");
+            Files.writeString(meta.resolve("class_labels.txt"), labels + outside + ",1\n");
+            Files.writeString(meta.resolve("localization.txt"), loc + outside + ",1,2,3,4\n");
+            assertWsolError(meta, "points outside --images");
+        }
+        Files.writeString(meta.resolve("class_labels.txt"), labels);
+        Files.writeString(meta.resolve("localization.txt"), loc);
         Files.delete(meta.resolve("image_ids.txt"));
         assertWsolError(meta, "image_ids.txt: no such file");
+        // a FIFO as a metadata file is refused, not read (it would block)
+        if (new ProcessBuilder("mkfifo", meta.resolve("image_ids.txt").toString()).start().waitFor() == 0) {
+            assertWsolError(meta, "is not a regular file");
+        }
+        Files.deleteIfExists(meta.resolve("image_ids.txt"));
         // masks: a missing mask file; the ignore mask on a later line
         Path mmeta = maskSet.resolve("metadata/test");
         String mloc = read(mmeta.resolve("localization.txt"));
