@@ -19,12 +19,15 @@ import java.util.regex.Pattern;
 
 /**
  * The hidden temporary files our outputs are written through, named
- * {@code .<target name>.<pid>.<n>.part} next to the file they become. Each is registered while in
- * flight, and one shutdown hook deletes whatever is still registered, so SIGINT or SIGTERM
- * (Ctrl-C, {@code kill}) leaves nothing behind. What a JVM cannot clean up (SIGKILL, a power
- * cut) is swept the next time a temporary file for the same target is made: ones of our naming
- * whose process is gone, and ones of the older naming {@code .<target name>.<digits>.part}
- * untouched for {@link #LEGACY_STALE}. Nothing else is ever deleted.
+ * {@code .<target name>.<host>-<pid>.<n>.part} next to the file they become ({@code host}: 8 hex
+ * digits of this machine's host name). Each is registered while in flight, and one shutdown hook
+ * deletes whatever is still registered, so SIGINT or SIGTERM (Ctrl-C, {@code kill}) leaves nothing
+ * behind. What a JVM cannot clean up (SIGKILL, a power cut) is swept the next time a temporary
+ * file for the same target is made: ones of our naming from THIS host whose process is gone (a
+ * pid is only meaningful on the host that wrote it: a cache shared over NFS by the machines of a
+ * sharded run, or a volume shared by containers, holds other hosts' live files), and ones without
+ * a host tag, {@code .<target name>.<digits>.part}, untouched for {@link #LEGACY_STALE}. Nothing
+ * else is ever deleted.
  */
 public final class TempFiles {
     private TempFiles() {}
@@ -35,8 +38,10 @@ public final class TempFiles {
     static final int MAX_STEM = 160;
 
     private static final long PID = ProcessHandle.current().pid();
+    /** 8 hex digits naming this host (its UTS name, so each container is its own host). */
+    public static final String HOST = String.format("%08x", hostName().hashCode());
     private static final Set<Path> IN_FLIGHT = ConcurrentHashMap.newKeySet();
-    private static final Pattern OURS = Pattern.compile("^\\.(.+)\\.(\\d{1,10})\\.(\\d{1,19})\\.part$");
+    private static final Pattern OURS = Pattern.compile("^\\.(.+)\\.([0-9a-f]{8})-(\\d{1,10})\\.(\\d{1,19})\\.part$");
     private static final Pattern LEGACY = Pattern.compile("^\\.(.+)\\.(\\d{1,20})\\.part$");
     /** Per folder, listed once per process: stale temporaries by target stem. */
     private static final Map<Path, Map<String, List<Path>>> STALE = new ConcurrentHashMap<>();
@@ -56,7 +61,7 @@ public final class TempFiles {
         String stem = stem(abs.getFileName().toString());
         sweep(dir, stem);
         while (true) {
-            Path tmp = dir.resolve("." + stem + "." + PID + "." + (ThreadLocalRandom.current().nextLong() >>> 1) + ".part");
+            Path tmp = dir.resolve("." + stem + "." + HOST + "-" + PID + "." + (ThreadLocalRandom.current().nextLong() >>> 1) + ".part");
             IN_FLIGHT.add(tmp); // before it exists: a signal between creating and registering would leak it
             try {
                 return Files.createFile(tmp);
@@ -120,9 +125,9 @@ public final class TempFiles {
                 String name = p.getFileName().toString();
                 String stem = null;
                 Matcher m = OURS.matcher(name);
-                if (m.matches() && !alive(m.group(2))) {
-                    stem = m.group(1);
-                } else if (!m.matches()) {
+                if (m.matches()) {
+                    if (m.group(2).equals(HOST) && !alive(m.group(3))) stem = m.group(1);   // another host's: never ours to judge
+                } else {
                     Matcher l = LEGACY.matcher(name);
                     if (l.matches() && olderThan(p, legacyBefore)) stem = l.group(1);
                 }
@@ -141,6 +146,17 @@ public final class TempFiles {
         } catch (NumberFormatException e) {
             return true; // not a pid we could have written: leave it
         }
+    }
+
+    private static String hostName() {
+        try {
+            String h = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+            if (!h.isEmpty()) return h;
+        } catch (IOException | RuntimeException e) {
+            // not Linux: the environment's name, else one name for all (then only this host's pids are judged, as before)
+        }
+        String h = System.getenv("HOSTNAME");
+        return h == null || h.isBlank() ? "localhost" : h;
     }
 
     private static boolean olderThan(Path p, Instant t) {

@@ -83,20 +83,23 @@ class AtomicFilesTest {
     @Test
     void staleTemporariesOfOurNamingAreSweptAndNothingElse() throws IOException {
         long dead = 999_999_999L; // above any pid_max: no such process
+        String here = TempFiles.HOST, elsewhere = "0".repeat(8).equals(here) ? "00000001" : "00000000";
         List<String> swept = List.of(
-                ".w.safetensors." + dead + ".123.part",    // ours, its process gone
-                ".w.safetensors.5123456789012.part");     // the older naming, untouched for hours
+                ".w.safetensors." + here + "-" + dead + ".123.part",    // ours, from this host, its process gone
+                ".w.safetensors.5123456789012.part");                   // no host tag (older naming), untouched for hours
         List<String> kept = List.of(
-                ".w.safetensors.1.77.part",                // ours, but process 1 is alive
-                ".w.safetensors.9876543.part",             // the older naming, but fresh
-                ".other.bin." + dead + ".5.part",          // ours, but for another target
+                ".w.safetensors." + here + "-1.77.part",                // ours, but process 1 is alive
+                ".w.safetensors." + elsewhere + "-" + dead + ".9.part", // another host's (a shared cache): its pid means nothing here
+                ".w.safetensors.9876543.part",                          // no host tag, but fresh
+                ".other.bin." + here + "-" + dead + ".5.part",          // ours, but for another target
                 "notes.part", "w.safetensors.part", ".w.safetensors.part", ".w.safetensors.x.part",
-                ".w.safetensors." + dead + ".123.part.keep");
+                ".w.safetensors." + here + "-" + dead + ".123.part.keep");
         for (String n : swept) Files.writeString(dir.resolve(n), "stale");
         for (String n : kept) Files.writeString(dir.resolve(n), "the user's");
         FileTime old = FileTime.from(Instant.now().minus(2, ChronoUnit.HOURS));
         Files.setLastModifiedTime(dir.resolve(".w.safetensors.5123456789012.part"), old);
-        Files.setLastModifiedTime(dir.resolve(".other.bin." + dead + ".5.part"), old);
+        Files.setLastModifiedTime(dir.resolve(".w.safetensors." + elsewhere + "-" + dead + ".9.part"), old);
+        Files.setLastModifiedTime(dir.resolve(".other.bin." + here + "-" + dead + ".5.part"), old);
         writeSmall(dir.resolve("w.safetensors"));
         Set<String> expected = new TreeSet<>(kept);
         expected.add("w.safetensors");

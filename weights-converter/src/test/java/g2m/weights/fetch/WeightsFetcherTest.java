@@ -241,7 +241,7 @@ class WeightsFetcherTest {
     @Test
     void aTemporaryFileLeftByAKilledFetchIsSweptByTheNext() throws IOException {
         String name = "tiny-" + sha.substring(0, 8) + ".pth";
-        Path stale = cache.resolve("." + name + ".999999999.42.part"); // process 999999999 cannot exist
+        Path stale = cache.resolve("." + name + "." + g2m.weights.TempFiles.HOST + "-999999999.42.part"); // this host's process 999999999 cannot exist
         Path users = cache.resolve("mine.part");
         Files.write(stale, new byte[1000]);
         Files.write(users, new byte[10]);
