@@ -345,6 +345,9 @@ public final class EvalCheckpoint implements AutoCloseable {
     }
 
     /** Lines of a file with their byte offsets, telling a newline-terminated line from a cut one. */
+    /** Far above any record (every tap and method with PxAP histograms is a few hundred kB), and bounded memory for a garbage file. */
+    static final int MAX_LINE = 64 << 20;
+
     private static final class LineReader {
         private final java.io.InputStream in;
         private long offset;
@@ -368,6 +371,7 @@ public final class EvalCheckpoint implements AutoCloseable {
                     in.reset();
                     return b.toString(StandardCharsets.UTF_8);
                 }
+                if (b.size() >= MAX_LINE) throw new EvalException("a line of over " + (MAX_LINE >> 20) + " MB ends at byte " + offset + ": not a checkpoint record");
                 b.write(c);
             }
             atEnd = true;

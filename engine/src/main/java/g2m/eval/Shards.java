@@ -85,7 +85,8 @@ public final class Shards {
     public static Merged check(List<Path> dirs) {
         if (dirs.isEmpty()) throw new EvalException("no shard folders given");
         List<Path> seen = new ArrayList<>();
-        Part[] bySlot = null;
+        java.util.TreeMap<Integer, Part> bySlot = new java.util.TreeMap<>();   // not an array of N: a checkpoint may claim any N
+        int count = 0;
         ObjectNode base = null;
         Path baseDir = null;
         String source = null;
@@ -110,25 +111,32 @@ public final class Shards {
             if (base == null) {
                 base = settings;
                 baseDir = d;
-                bySlot = new Part[shard.count()];
+                count = shard.count();
             } else {
                 String diff = EvalCheckpoint.difference(base, settings);
                 if (diff != null) throw new EvalException(d + " was evaluated with other settings than " + baseDir + " (" + diff + "); only shards of one run merge");
             }
-            if (shard.count() != bySlot.length) {
+            if (shard.count() != count) {
                 throw new EvalException(d + (shard.isAll() ? " holds an unsharded run" : " is shard " + shard.id()) + " but " + baseDir
-                        + (bySlot.length == 1 ? " holds an unsharded run" : " is one of " + bySlot.length + " shards")
+                        + (count == 1 ? " holds an unsharded run" : " is one of " + count + " shards")
                         + ": they overlap; merge the N folders of one --shard I/N series");
             }
-            Part other = bySlot[shard.index()];
+            Part other = bySlot.get(shard.index());
             if (other != null) throw new EvalException("shard " + shard.id() + " is in both " + other.dir() + " and " + d + " (overlapping shards)");
-            bySlot[shard.index()] = new Part(d, shard, 0);
+            bySlot.put(shard.index(), new Part(d, shard, 0));
             if (shard.index() == 0) source = src;
         }
-        StringJoiner missing = new StringJoiner(", ");
-        for (int i = 0; i < bySlot.length; i++) if (bySlot[i] == null) missing.add(i + "/" + bySlot.length);
-        if (missing.length() > 0) {
-            throw new EvalException("shard(s) " + missing + " missing: " + dirs.size() + " of " + bySlot.length + " folders given");
+        if (bySlot.size() < count) {
+            StringJoiner missing = new StringJoiner(", ");
+            int named = 0;
+            for (int i = 0; i < count && named < 10; i++) {
+                if (!bySlot.containsKey(i)) {
+                    missing.add(i + "/" + count);
+                    named++;
+                }
+            }
+            if (count - bySlot.size() > named) missing.add("…");
+            throw new EvalException("shard(s) " + missing + " missing: " + dirs.size() + " of " + count + " folders given");
         }
         List<Tap> taps;
         List<MapMethod> methods;
@@ -142,7 +150,7 @@ public final class Shards {
             throw new EvalException(baseDir.resolve(EvalCheckpoint.FILE) + " does not hold an eval run's settings (" + e.getMessage() + ")");
         }
         List<Part> parts = new ArrayList<>();
-        for (Part p : bySlot) {
+        for (Part p : bySlot.values()) {
             int n = count(p.dir().resolve(EvalCheckpoint.FILE), taps.size() * methods.size());
             int want = p.shard().size(images);
             if (n < want) {

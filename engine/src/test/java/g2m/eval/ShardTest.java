@@ -107,6 +107,27 @@ class ShardTest {
     }
 
     /** merge reads a shard killed mid-append as the runner would continue it: its whole records, the cut line left out. */
+    /** A checkpoint may claim any N: merge refuses before sizing anything by it (a claimed 2e9 shards once ran out of memory). */
+    @Test
+    void aShardCountBeyondTheFoldersGivenIsRefusedFirst() throws IOException {
+        try (EvalCheckpoint cp = EvalCheckpoint.open(dir, settings("0/2000000000"), "labels x", 1)) {
+            cp.append(List.of(record(0)));
+        }
+        EvalException e = assertThrows(EvalException.class, () -> Shards.check(List.of(dir)));
+        assertTrue(e.getMessage().contains("shard(s) 1/2000000000, 2/2000000000") && e.getMessage().contains("…"), e.getMessage());
+    }
+
+    /** A checkpoint line without end (garbage, a huge file) is refused at a bounded length, not read into memory whole. */
+    @Test
+    void anEndlessLineIsRefusedAtABoundedLength() throws IOException {
+        Path f = dir.resolve(EvalCheckpoint.FILE);
+        try (var raf = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            raf.setLength(EvalCheckpoint.MAX_LINE + (1L << 20));                          // sparse: NUL bytes, no newline
+        }
+        EvalException e = assertThrows(EvalException.class, () -> EvalCheckpoint.open(dir, settings("0/2"), 1).close());
+        assertTrue(e.getMessage().contains("not a checkpoint record"), e.getMessage());
+    }
+
     @Test
     void aCutLastLineEndsTheRecords() throws IOException {
         try (EvalCheckpoint cp = EvalCheckpoint.open(dir, settings("0/2"), 1)) {
