@@ -54,7 +54,7 @@ prepare() {
   # im2col path, which is what the CPU-vs-GPU tests need), and
   # with only the OpenBLAS natives the CPU backend loads (the CPU-vs-GPU tests); entries stored
   # uncompressed, so that xz below compresses the native libraries far better than deflate does.
-  /usr/bin/python3 - "$root/engine/target/g2m-engine.jar" .devrt/stage/g2m-engine-device.jar <<'PY'
+  /usr/bin/python3 - "$root/cli/target/g2m-engine.jar" .devrt/stage/g2m-engine-device.jar <<'PY'
 import sys, zipfile
 src, dst = sys.argv[1], sys.argv[2]
 blas = "org/bytedeco/openblas/linux-x86_64/"

@@ -4,7 +4,7 @@ random weights, written once as a torchvision-named .pth that the engine convert
 the same preprocessed 224x224 inputs (a float32 .npy both read), maps at one tap.
 
 For each batch size it runs, back to back:
-  engine     java -jar engine/target/g2m-engine.jar bench --weights W --input-file X (ONE JSON line)
+  engine     java -jar cli/target/g2m-engine.jar bench --weights W --input-file X (ONE JSON line)
   fused      PyTorch: one forward, two backward passes (g1, g2), the four G2M maps
   reference  PyTorch as the original G2M script does it: 4 forwards, 5 backwards per image
 and prints every JSON line, then a Markdown table of images/s and the engine/peer ratios.
@@ -86,7 +86,7 @@ def main():
     p.add_argument("--tap", default="conv5_1")
     p.add_argument("--modes", nargs="+", default=["fused", "reference"], choices=["fused", "reference"])
     p.add_argument("--seconds", type=float, default=20.0, help="time budget per (runner, batch)")
-    p.add_argument("--jar", default=os.path.join(ROOT, "engine", "target", "g2m-engine.jar"))
+    p.add_argument("--jar", default=os.path.join(ROOT, "cli", "target", "g2m-engine.jar"))
     p.add_argument("--java", default="java")
     p.add_argument("--engine-precisions", nargs="+", default=["fp32"], choices=["fp32", "tf32", "fp16", "bf16"],
                    help="the engine's --precision, one engine run per batch each (the peer stays fp32)")

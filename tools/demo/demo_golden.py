@@ -28,7 +28,7 @@ import g2m_reference as ref  # noqa: E402
 import demo_net  # noqa: E402
 from tiny_vgg import write_safetensors  # noqa: E402
 
-DEMO = os.path.join(REPO, "engine", "src", "main", "resources", "g2m", "demo")
+DEMO = os.path.join(REPO, "cli", "src", "main", "resources", "g2m", "demo")
 OUT = os.path.join(REPO, "engine", "src", "test", "resources", "golden", "demo_conv5_1.safetensors")
 TAP = "conv5_1"
 
@@ -67,7 +67,7 @@ def main():
     for k, v in out.items():
         assert v.dtype == torch.float32 and torch.isfinite(v).all(), k
     md = ref.metadata("two bundled demo samples (%s): input, logits, class (argmax) and the four G2M maps at %s; "
-                      "weights engine/src/main/resources/g2m/demo/model.safetensors" % (",".join(chosen.values()), TAP),
+                      "weights cli/src/main/resources/g2m/demo/model.safetensors" % (",".join(chosen.values()), TAP),
                       pictures=",".join(chosen.values()))
     md["generator"] = "tools/demo/demo_golden.py"
     write_safetensors(OUT, out, md)

@@ -40,7 +40,7 @@ import eval_reference as ev  # noqa: E402
 import g2m_reference as ref  # noqa: E402
 import demo_net  # noqa: E402
 
-MODEL = os.path.join(REPO, "engine", "src", "main", "resources", "g2m", "demo", "model.safetensors")
+MODEL = os.path.join(REPO, "cli", "src", "main", "resources", "g2m", "demo", "model.safetensors")
 TAPS = ["conv5_3", "conv5_1", "pool4", "conv4_3", "conv3_3"]
 METHODS = ["layercam", "sgl-g1", "sgl-g2", "dgl"]
 SHALLOW = {"conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2", "conv3_1", "conv3_2", "conv3_3"}

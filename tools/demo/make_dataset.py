@@ -35,7 +35,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.join(HERE, "build")
-SAMPLES_DIR = os.path.join(REPO, "engine", "src", "main", "resources", "g2m", "demo")
+SAMPLES_DIR = os.path.join(REPO, "cli", "src", "main", "resources", "g2m", "demo")
 
 CLASSES = ["disk", "ring", "triangle", "star", "cross", "striped_square", "checkered_ellipse",
            "crescent", "spotted_diamond", "arrow"]

@@ -3,8 +3,8 @@
 then writes the BN-folded VGG16 state dict (torchvision names) for the engine's converter.
 
     /usr/bin/python3 tools/demo/train.py                 # ~16 min on 2 shared CPU cores
-    java -jar engine/target/g2m-engine.jar convert tools/demo/build/demo_vgg16.pth \
-        engine/src/main/resources/g2m/demo/model.safetensors --force
+    java -jar cli/target/g2m-engine.jar convert tools/demo/build/demo_vgg16.pth \
+        cli/src/main/resources/g2m/demo/model.safetensors --force
 
 Every training picture is new (split 'train', index = sample number), so there are no epochs and
 no over-fitting to a fixed set. Progressive resizing (--phases): most pictures at shorter side 160

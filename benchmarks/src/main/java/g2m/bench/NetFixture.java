@@ -1,6 +1,6 @@
 package g2m.bench;
 
-import g2m.api.ProcessMemory;
+import g2m.cli.ProcessMemory;
 import g2m.backend.Backend;
 import g2m.backend.BackendUnavailableException;
 import g2m.backend.Backends;

@@ -2,7 +2,7 @@ package g2m.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import g2m.api.ProcessMemory;
+import g2m.cli.ProcessMemory;
 import g2m.backend.Backend;
 import g2m.backend.Backends;
 import g2m.backend.Precision;

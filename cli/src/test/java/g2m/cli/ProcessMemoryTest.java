@@ -1,4 +1,4 @@
-package g2m.api;
+package g2m.cli;
 
 import org.junit.jupiter.api.Test;
 

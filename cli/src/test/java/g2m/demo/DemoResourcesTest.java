@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The bundled demo set (engine/src/main/resources/g2m/demo/, written by tools/demo/make_dataset.py)
+ * The bundled demo set (cli/src/main/resources/g2m/demo/, written by tools/demo/make_dataset.py)
  * is complete and consistent: every val.txt entry has its picture (shorter side 224, so the engine
  * does not resample it) and its PASCAL-VOC box file (size matching the picture, box inside it,
  * object named after the val.txt class), classes.txt names the model's classes, every class has a
