@@ -32,10 +32,17 @@ public final class Mats {
 
     /** A new one-channel float32 Mat holding {@code v}. */
     public static Mat floats(float[] v, int w, int h) {
+        return floats(v, 0, w, h);
+    }
+
+    /** A new one-channel float32 Mat of {@code h × w} holding {@code v[offset …]}. */
+    public static Mat floats(float[] v, int offset, int w, int h) {
+        int n = Math.multiplyExact(w, h);
+        java.util.Objects.checkFromIndexSize(offset, n, v.length);
         Mat m = new Mat(h, w, CV_32FC1);
         FloatPointer p = new FloatPointer(m.data());
-        p.capacity(v.length);
-        p.put(v, 0, v.length);
+        p.capacity(n);
+        p.put(v, offset, n);
         return m;
     }
 

@@ -69,16 +69,8 @@ public final class Vgg16Net implements AutoCloseable {
         return backend.upload(v, shape);
     }
 
-    public Vgg16.Topology topology() {
-        return topology;
-    }
-
     public int numClasses() {
         return topology.classes();
-    }
-
-    public Backend backend() {
-        return backend;
     }
 
     /** Spatial size of a tap's output for an input of h × w (floor-mode pools). */
@@ -115,16 +107,6 @@ public final class Vgg16Net implements AutoCloseable {
                 Math.max(topology.classes(), (long) c * Vgg16.POOL5_SIDE * Vgg16.POOL5_SIDE)));
         long limit = Math.min(maxArrayElements, Integer.MAX_VALUE - 8L);
         return limit / perImage;
-    }
-
-    /** Channels at a tap. */
-    public int tapChannels(Tap tap) {
-        int c = 3;
-        for (Tap s : STEPS) {
-            if (!s.isPool()) c = topology.convWidths()[s.convIndex()];
-            if (s == tap) return c;
-        }
-        throw new AssertionError();
     }
 
     /**

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;
 
-import static org.bytedeco.opencv.global.opencv_core.CV_32FC1;
 import static org.bytedeco.opencv.global.opencv_core.CV_8UC1;
 import static org.bytedeco.opencv.global.opencv_core.minMaxLoc;
 import static org.bytedeco.opencv.global.opencv_core.addWeighted;
@@ -84,11 +83,8 @@ public final class Overlay {
                 heat.put(new Scalar(0));
                 return heat;
             }
-            try (Mat src = new Mat(mapHeight, mapWidth, CV_32FC1); Mat dst = new Mat(); DoublePointer lo = new DoublePointer(1);
+            try (Mat src = Mats.floats(map, offset, mapWidth, mapHeight); Mat dst = new Mat(); DoublePointer lo = new DoublePointer(1);
                  DoublePointer hi = new DoublePointer(1)) {
-                FloatPointer p = new FloatPointer(src.data());
-                p.capacity(n);
-                p.put(map, offset, n);
                 resize(src, dst, new Size(width, height), 0, 0, INTER_CUBIC);
                 minMaxLoc(dst, lo, hi, null, null, null);
                 float min = (float) lo.get();
