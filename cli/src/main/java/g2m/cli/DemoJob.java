@@ -35,14 +35,8 @@ final class DemoJob {
         if (!DemoAssets.bundled()) {
             throw new Main.UserException("this build carries no demo; give --weights FILE and --input PICTURES");
         }
-        try { // before anything is unpacked: a typo leaves no files behind
-            g2m.net.Tap.parseList(o.layer);
-            g2m.maps.MapMethod.parseList(o.methods);
-            MapsJob.parseGradients(o.gradients);
-            g2m.backend.Backends.normalize(o.device);
-        } catch (IllegalArgumentException e) {
-            throw new Main.UserException(e.getMessage());
-        }
+        List<String> shared = o.asArguments();  // before anything is unpacked: a typo leaves no files behind
+        o.check();
         MapsJob.checkNumbers(o);
         refuseToMix(o.output, o.force);
         DemoAssets d;
@@ -55,15 +49,16 @@ final class DemoJob {
                 + "network, a narrow VGG16 trained on generated shapes (10 classes, not ImageNet), on its " + d.pictures.size()
                 + " sample pictures (unpacked with their boxes into " + d.dir + ").");
         out.flush();
-        List<String> maps = new ArrayList<>(List.of("--layer", o.layer, "--weights", d.model.toString(), "--input", d.images.toString(),
-                "--output", o.output.toString(), "--labels", d.classes.toString()));
+        String layer = shared.get(1);
+        List<String> maps = new ArrayList<>(List.of("--weights", d.model.toString(), "--input", d.images.toString(),
+                "--output", o.output.toString(), "--class-names", d.classes.toString()));
         List<String> eval = new ArrayList<>(List.of("eval", "--weights", d.model.toString(), "--images", d.images.toString(),
-                "--labels", d.labels.toString(), "--boxes", d.boxes.toString(), "--layers", o.layer, "--output", o.output.toString()));
+                "--labels", d.labels.toString(), "--boxes", d.boxes.toString(), "--output", o.output.toString()));
         for (List<String> args : List.of(maps, eval)) {
-            args.addAll(List.of("--methods", o.methods, "--gradients", o.gradients, "--device", o.device, "--threads", Integer.toString(o.threads)));
+            args.addAll(shared);
             if (o.force) args.add("--force");
         }
-        maps.addAll(List.of("--batch", Integer.toString(o.batch), "--precision", o.precision, "--max-pixels", Long.toString(o.maxPixels),
+        maps.addAll(List.of("--batch", Integer.toString(o.batch), "--max-pixels", Long.toString(o.maxPixels),
                 "--overlay-max-side", Integer.toString(o.overlayMaxSide)));
         if (o.raw) maps.add("--raw");
         if (o.targetClass != null) maps.addAll(List.of("--class", Integer.toString(o.targetClass)));
@@ -74,7 +69,7 @@ final class DemoJob {
         out.flush();
         code = Main.run(eval.toArray(String[]::new), out, err);
         out.println("That was the DEMO network; its inputs stay in " + d.dir + ". For ImageNet maps of your own pictures, use torchvision's VGG16: "
-                + Messages.COMMAND + " --layer " + o.layer + " --weights vgg16-397923af.pth --input PICTURES/ "
+                + Messages.COMMAND + " --layer " + layer + " --weights vgg16-397923af.pth --input PICTURES/ "
                 + "(or run '" + Messages.COMMAND + " fetch vgg16' once where there is network access, then leave out --weights).");
         return code;
     }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import g2m.api.G2mEngine;
-import g2m.backend.Backends;
 import g2m.eval.Dataset;
 import g2m.eval.EvalCheckpoint;
 import g2m.eval.EvalException;
@@ -18,15 +17,13 @@ import g2m.eval.WsolMetadata;
 import g2m.eval.ReportSample;
 import g2m.eval.Shard;
 import g2m.maps.MapMethod;
-import g2m.net.BatchMaps;
 import g2m.net.GradientSource;
 import g2m.net.RandomVgg16;
 import g2m.net.Tap;
 import g2m.weights.AtomicFiles;
-import g2m.weights.Preprocessing;
 import g2m.weights.WeightsCache;
-import g2m.weights.fetch.WeightsFetcher;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -37,6 +34,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false, subcommands = EvalMergeCommand.class,
+        defaultValueProvider = MapOptions.DefaultTap.class,
         description = {"WSOL evaluation with the layercam_loc protocol (the seed's table): ten crops of the picture resized to 256x256, "
                 + "maps for the ground-truth class from ONE forward and ONE backward pass per batch for every layer and method, "
                 + "boxes from the summed crop maps (GrabCut on 56x56-and-finer taps), IoU >= 0.5 against the ground-truth boxes.",
@@ -78,11 +76,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--masks", paramLabel = "DIR", description = "with --wsol-metadata: the folder the mask paths are relative to (default: --images)")
     Path masks;
 
-    @Option(names = "--layers", paramLabel = "TAP[,TAP…]", defaultValue = "conv5_1", description = "taps, all from one pass (default: ${DEFAULT-VALUE})")
-    String layers;
-
-    @Option(names = "--methods", paramLabel = "M[,M…]", defaultValue = "layercam,sgl-g1,sgl-g2,dgl", description = "(default: ${DEFAULT-VALUE})")
-    String methods;
+    @Mixin
+    MapOptions map;
 
     @Option(names = "--output", paramLabel = "DIR", defaultValue = "g2m-eval", description = "results and checkpoint (default: ${DEFAULT-VALUE})")
     Path output;
@@ -90,12 +85,6 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--grabcut", paramLabel = "auto|on|off", defaultValue = "auto",
             description = "GrabCut refinement: auto = taps at 56x56 or finer, as the protocol (default: ${DEFAULT-VALUE})")
     String grabcut;
-
-    @Option(names = "--gradients", paramLabel = "tap|layercam_loc", defaultValue = "tap",
-            description = "gradient source of the maps: tap = the gradient at the tap; layercam_loc = at conv1_2, conv2_2, conv3_3, "
-                    + "conv4_3, conv5_3 the next max-pool's gradient upsampled (align corners) to the tap, as layercam_loc's test.py "
-                    + "takes it and the seed's table was measured, for every method (default: ${DEFAULT-VALUE})")
-    String gradients;
 
     @Option(names = "--maxboxacc-frame", paramLabel = "picture|wsol224", defaultValue = "picture",
             description = "MaxBoxAccV2 at the picture's size, or wsol224 = wsolevaluation's own protocol: score map and ground-truth "
@@ -125,16 +114,6 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "only the first N pictures (0 = all; a later run without it continues)")
     int limit;
-
-    @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto", description = "(default: ${DEFAULT-VALUE})")
-    String device;
-
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads for the network, 0 = all cores, at most " + OptionChecks.MAX_THREADS + " (default: ${DEFAULT-VALUE})")
-    int threads;
-
-    @Option(names = "--precision", paramLabel = "fp32|tf32|fp16|bf16", defaultValue = "fp32",
-            description = "arithmetic of the network's products, as for the maps job (default: ${DEFAULT-VALUE})")
-    String precision;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "pictures per network pass, ten crops each, at most " + MAX_BATCH + " (default: ${DEFAULT-VALUE})")
     int batch;
@@ -174,14 +153,13 @@ final class EvalCommand implements Callable<Integer> {
     private int evaluate() {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
-        List<Tap> taps = Tap.parseList(layers);
-        List<MapMethod> ms = MapMethod.parseList(methods);
+        List<Tap> taps = map.taps();
+        List<MapMethod> ms = map.methods();
         EvalRunner.GrabCut gc = EvalRunner.GrabCut.parse(grabcut);
-        GradientSource gs = MapsJob.parseGradients(gradients);
+        GradientSource gs = map.gradients;
         MaxBoxAccV2.Frame frame = MaxBoxAccV2.Frame.parse(maxBoxFrame);
-        precision(); // --device and --precision checked up front
+        map.check();
         if (batch < 1 || batch > MAX_BATCH) throw new Main.UserException("--batch must be 1 to " + MAX_BATCH + ", got " + batch);
-        OptionChecks.threads(threads);
         OptionChecks.maxPixels(maxPixels);
         if (limit < 0) throw new Main.UserException("--limit must be 0 (all) or more, got " + limit);
         if (workers < 0 || workers > MAX_WORKERS) throw new Main.UserException("--workers must be 0 (one per core) to " + MAX_WORKERS + ", got " + workers);
@@ -206,7 +184,7 @@ final class EvalCommand implements Callable<Integer> {
                     + listed + " pictures");
             EvalRunner.Session s;
             try {
-                s = EvalRunner.run(data, net, cfg, settings, output, progress);
+                s = EvalRunner.run(data, net.network(), cfg, settings, output, progress);
             } finally {
                 progress.done();                           // ends the bar's line, also before an error line
             }
@@ -222,7 +200,7 @@ final class EvalCommand implements Callable<Integer> {
             run.put("seconds_per_image", s.evaluated() > 0 ? round(s.seconds() / s.evaluated()) : 0);
             report.write(output, settings, describe(data), run);
             if (htmlReport) {
-                HtmlReport.Written w = HtmlReport.write(output, report, settings, describe(data), data, net, cfg);
+                HtmlReport.Written w = HtmlReport.write(output, report, settings, describe(data), data, net.network(), cfg);
                 say(err, "report: " + w.pictures() + " picture(s) evaluated again for " + w.file() + " (" + (w.bytes() + 1023) / 1024 + " kB)");
                 if (w.differing() > 0) say(err, "report: " + w.differing() + " box(es) computed again differ from the checkpoint's (marked in the report)");
             }
@@ -296,8 +274,8 @@ final class EvalCommand implements Callable<Integer> {
         ObjectNode s = JSON.createObjectNode();
         s.put("protocol", "layercam_loc-tencrop/1");
         s.put("weights", net.fingerprint());
-        s.put("preprocessing", net.preprocessing().toString());
-        s.put("classes", net.numClasses());
+        s.put("preprocessing", net.engine().preprocessing().toString());
+        s.put("classes", net.engine().numClasses());
         s.put("dataset", data.kind());
         s.put("images", data.samples().size());
         s.put("dataset_sha256", data.fingerprint());
@@ -308,37 +286,14 @@ final class EvalCommand implements Callable<Integer> {
         s.put("grabcut", gc.name().toLowerCase(Locale.ROOT));
         s.put("save_boxes", saveBoxes);
         s.put("device", net.engine().backendName());     // cpu and cuda round differently; threads and batch do not matter
-        if (!precision().equals(g2m.backend.Precision.FP32)) s.put("precision", precision().id); // and so do the precisions
+        if (!map.precision.equals(g2m.backend.Precision.FP32)) s.put("precision", map.precision.id); // and so do the precisions
         return s;
     }
 
-    /** --precision, checked against --device as the maps job does. */
-    private g2m.backend.Precision precision() {
-        g2m.backend.Precision p;
-        try {
-            p = g2m.backend.Precision.parse(precision);
-        } catch (IllegalArgumentException e) {
-            throw new Main.UserException(e.getMessage());
-        }
-        MapsJob.checkPrecision(Backends.normalize(device), p);
-        return p;
-    }
-
     /** The network for the runner, with what identifies its weights. */
-    private record Net(G2mEngine engine, String fingerprint) implements EvalRunner.Network, AutoCloseable {
-        @Override
-        public Preprocessing preprocessing() {
-            return engine.preprocessing();
-        }
-
-        @Override
-        public int numClasses() {
-            return engine.numClasses();
-        }
-
-        @Override
-        public BatchMaps run(float[] x, int count, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods, GradientSource g) {
-            return engine.maps(x, count, h, w, classes, taps, methods, g);
+    private record Net(G2mEngine engine, String fingerprint) implements AutoCloseable {
+        EvalRunner.Network network() {
+            return EvalRunner.Network.of(engine);
         }
 
         @Override
@@ -348,15 +303,15 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private Net openNet() {
-        G2mEngine.Options options = new G2mEngine.Options(device, threads, batch * 10, WeightsFetcher.defaultCache(), precision());
+        G2mEngine.Builder b = map.engine().batchSize(batch * 10);
         if (randomWeights != null) {
             if (weights != null) throw new Main.UserException("--random-weights replaces --weights; give one");
             long seed = randomWeights;
-            return new Net(G2mEngine.open(() -> RandomVgg16.create(seed), options), "random-vgg16:" + seed);
+            return new Net(b.weights(() -> RandomVgg16.create(seed)).open(), "random-vgg16:" + seed);
         }
         Path w = resolveWeights();
         String sha = WeightsCache.sha256(w);
-        return new Net(G2mEngine.open(w, options), "sha256:" + sha);
+        return new Net(b.weights(w).open(), "sha256:" + sha);
     }
 
     private Path resolveWeights() {

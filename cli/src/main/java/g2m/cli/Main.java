@@ -49,7 +49,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (maps == null || maps.layer == null) {
+        if (maps == null || maps.layers == null) {
             if (maps != null) throw new UserException("--layer is required (valid: " + g2m.net.Tap.validNames() + ")");
             spec.commandLine().usage(spec.commandLine().getErr());
             return EXIT_USER_ERROR;
@@ -75,7 +75,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         Version version = new Version();
         for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(version);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println(Messages.error(ex.getMessage() + suggestion(ex) + " (run '"
+            String value = badValue(ex.getMessage());
+            err.println(Messages.error(value != null ? value : ex.getMessage() + suggestion(ex) + " (run '"
                     + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options)"));
             return EXIT_USER_ERROR;
         });
@@ -95,6 +96,17 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         } catch (Error e) { // e.g. a native library that fails to load: one line here too, not the JVM's stack dump
             return internalError(e, err);
         }
+    }
+
+    private static final java.util.regex.Pattern BAD_VALUE = java.util.regex.Pattern.compile("(?s)Invalid value for option '(--[\\w-]+)'(?: \\([^)]*\\))?: (.*)");
+
+    /**
+     * A value one of {@link Converters} refused, as "--gradients: unknown gradient source 'pool'
+     * (valid: tap, layercam_loc)": the parser's message already names the valid values. Else null.
+     */
+    static String badValue(String picocliMessage) {
+        java.util.regex.Matcher m = BAD_VALUE.matcher(picocliMessage == null ? "" : picocliMessage);
+        return m.matches() ? m.group(1) + ": " + m.group(2) : null;
     }
 
     /** "; did you mean --weights?" for a mistyped option or subcommand (picocli's suggestions), else "". */
@@ -156,7 +168,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
      */
     static boolean isUserError(Throwable ex) {
         return ex instanceof WeightsException || ex instanceof UserException || ex instanceof g2m.image.ImageException
-                || ex instanceof BackendUnavailableException || ex instanceof g2m.backend.DeviceOutOfMemoryException;
+                || ex instanceof g2m.npy.NpyException || ex instanceof BackendUnavailableException || ex instanceof g2m.backend.DeviceOutOfMemoryException;
     }
 
     static boolean debug() {

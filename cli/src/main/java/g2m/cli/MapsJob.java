@@ -6,18 +6,17 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import g2m.api.G2mEngine;
 import g2m.api.ImageMaps;
+import g2m.api.Map2D;
+import g2m.api.MapRequest;
 import g2m.image.ImageException;
 import g2m.image.ImageLoader;
 import g2m.image.LoadedImage;
 import g2m.image.Resizer;
 import g2m.maps.MapMethod;
-import g2m.net.BatchMaps.Map2D;
-import g2m.net.GradientSource;
 import g2m.net.Tap;
-import g2m.overlay.NpyWriter;
+import g2m.npy.Npy;
 import g2m.overlay.Overlay;
 import g2m.weights.AtomicFiles;
-import g2m.weights.fetch.WeightsFetcher;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -41,11 +40,7 @@ final class MapsJob {
     static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff", "gif", "ppm", "pgm", "pbm", "pnm");
 
     /** The main job's options (on the root command). */
-    static final class Options {
-        @Option(names = "--layer", paramLabel = "TAP[,TAP…]",
-                description = "tap(s) to take maps at: conv1_1 … conv5_3, pool1 … pool5 (several in one pass: conv5_1,pool4)")
-        String layer;
-
+    static final class Options extends MapOptions {
         @Option(names = "--weights", paramLabel = "FILE",
                 description = "VGG16 weights: the engine's .safetensors or anything 'convert' reads (converted once, cached by "
                         + "content); default: $G2M_WEIGHTS, then the 'fetch vgg16' cache")
@@ -59,29 +54,8 @@ final class MapsJob {
                         + "a stem use their whole file name (a_jpg_dgl, a_png_dgl), a name still taken gets _2, _3, ...")
         Path output;
 
-        @Option(names = "--methods", paramLabel = "M[,M…]", defaultValue = "layercam,sgl-g1,sgl-g2,dgl",
-                description = "maps to compute (default: ${DEFAULT-VALUE}); also gradcam, gradcam++, xgradcam, hirescam")
-        String methods;
-
-        @Option(names = "--gradients", paramLabel = "tap|layercam_loc", defaultValue = "tap",
-                description = "gradient source of the maps: tap = the gradient at the tap; layercam_loc = at conv1_2, conv2_2, conv3_3, "
-                        + "conv4_3, conv5_3 the next max-pool's gradient upsampled (align corners) to the tap, as layercam_loc takes it "
-                        + "(default: ${DEFAULT-VALUE})")
-        String gradients;
-
-        @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto", description = "backend (default: ${DEFAULT-VALUE})")
-        String device;
-
         @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "images per forward pass (default: ${DEFAULT-VALUE})")
         int batch;
-
-        @Option(names = "--precision", paramLabel = "fp32|tf32|fp16|bf16", defaultValue = "fp32",
-                description = "arithmetic of the products: fp32 (default, parity with PyTorch), or the fast modes tf32, fp16, bf16 "
-                        + "on CUDA and bf16 on the CPU (AVX-512 bf16; fp32 accumulation, looser tolerance; see the README)")
-        String precision;
-
-        @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads, 0 = all cores, at most 1024 (default: ${DEFAULT-VALUE})")
-        int threads;
 
         @Option(names = "--max-pixels", paramLabel = "N", defaultValue = "50000000",
                 description = "refuse pictures over N pixels, as their own header says, before decoding (default: ${DEFAULT-VALUE}; "
@@ -95,8 +69,8 @@ final class MapsJob {
         @Option(names = "--class", paramLabel = "K", description = "explain class K for every image (default: each image's top-1)")
         Integer targetClass;
 
-        @Option(names = "--labels", paramLabel = "FILE", description = "class names, one per line in class-index order, for the summary")
-        Path labels;
+        @Option(names = "--class-names", paramLabel = "FILE", description = "class names, one per line in class-index order, for the summary")
+        Path classNames;
 
         @Option(names = "--raw", description = "also write <stem>_<method>.npy: float32 maps at the tap's resolution, as the spec defines them")
         boolean raw;
@@ -112,7 +86,7 @@ final class MapsJob {
     private final Options o;
     private final PrintWriter out;
     private final PrintWriter err;
-    private GradientSource gradients = GradientSource.TAP;
+    private MapRequest request;
 
     MapsJob(Options o, PrintWriter out, PrintWriter err) {
         this.o = o;
@@ -121,17 +95,15 @@ final class MapsJob {
     }
 
     int run() {
-        List<Tap> taps = parse(() -> Tap.parseList(o.layer));
-        List<MapMethod> methods = parse(() -> MapMethod.parseList(o.methods));
-        gradients = parseGradients(o.gradients);
-        String device = parse(() -> g2m.backend.Backends.normalize(o.device));
-        g2m.backend.Precision precision = parse(() -> g2m.backend.Precision.parse(o.precision));
-        checkPrecision(device, precision);
+        List<Tap> taps = o.taps();
+        List<MapMethod> methods = o.methods();
+        o.check();
+        request = o.targetClass == null ? o.request() : o.request().withTargetClass(o.targetClass);
         checkNumbers(o);
         if (o.input == null) throw new Main.UserException("--input is required: a picture or a folder of pictures (or --demo for the bundled demo)");
         Path weights = WeightsChoice.require(o.weights);
         List<Path> images = listImages(o.input);
-        List<String> labels = o.labels == null ? List.of() : readLabels(o.labels);
+        List<String> labels = o.classNames == null ? List.of() : readLabels(o.classNames);
         // one picture: read before anything is opened or created, so a bad one is one line and exit 2, no output folder
         LoadedImage single = Files.isDirectory(o.input) ? null : loadChecked(o.input);
         Map<Path, String> stems = stems(images);
@@ -146,8 +118,7 @@ final class MapsJob {
             }
         }
         long t0 = System.nanoTime();
-        G2mEngine.Options eo = new G2mEngine.Options(o.device, o.threads, o.batch, WeightsFetcher.defaultCache(), precision);
-        try (G2mEngine engine = G2mEngine.open(weights, eo)) {
+        try (G2mEngine engine = o.engine().weights(weights).batchSize(o.batch).open()) {
             if (o.targetClass != null && (o.targetClass < 0 || o.targetClass >= engine.numClasses())) {
                 throw new Main.UserException("--class " + o.targetClass + " is outside 0.." + (engine.numClasses() - 1));
             }
@@ -193,7 +164,7 @@ final class MapsJob {
             taps.forEach(t -> ls.add(t.id));
             ArrayNode ms = summary.putArray("methods");
             methods.forEach(m -> ms.add(m.id));
-            summary.put("gradients", gradients.id);
+            summary.put("gradients", o.gradients.id);
             summary.set("images", done);
             summary.set("failed", failed);
             ObjectNode run = summary.putObject("run");
@@ -238,7 +209,7 @@ final class MapsJob {
         if (batch.isEmpty()) return 0;
         List<ImageMaps> results;
         try {
-            results = engine.maps(batch, o.targetClass, taps, methods, gradients);
+            results = engine.maps(batch, request);
         } catch (ImageException e) {
             if (batch.size() == 1) {
                 failed.add(failure(batch.get(0).source(), e.getMessage()));
@@ -299,7 +270,7 @@ final class MapsJob {
                     written.add(png.getFileName().toString());
                     if (o.raw) {
                         Path npy = files.get(key(t, m, "npy"));
-                        NpyWriter.writeFloat32(npy, map.values(), 0, map.height(), map.width(), true);
+                        Npy.writeFloat32(npy, map.values(), 0, map.height(), map.width(), true);
                         written.add(npy.getFileName().toString());
                     }
                 }
@@ -433,34 +404,6 @@ final class MapsJob {
 
     private static double round(double v) {
         return Math.round(v * 1000) / 1000.0;
-    }
-
-    private interface Parse<T> {
-        T get();
-    }
-
-    /** --gradients of the main job and of eval. */
-    static GradientSource parseGradients(String s) {
-        try {
-            return GradientSource.parse(s);
-        } catch (IllegalArgumentException e) {
-            throw new Main.UserException("--gradients: " + e.getMessage());
-        }
-    }
-
-    /** tf32 and fp16 are CUDA modes: asking for them with --device cpu is a mistake (auto falls back and says so). */
-    static void checkPrecision(String device, g2m.backend.Precision precision) {
-        if (device.equals("cpu") && !g2m.backend.Precision.onCpu(precision)) {
-            throw new Main.UserException("--precision " + precision.id + " needs --device cuda (or auto); the CPU backend computes in fp32 or bf16");
-        }
-    }
-
-    private static <T> T parse(Parse<T> p) {
-        try {
-            return p.get();
-        } catch (IllegalArgumentException e) {
-            throw new Main.UserException(e.getMessage());
-        }
     }
 
     /** A progress bar on stderr for more than a few images: one updating line on a terminal, a line per 10% otherwise. */

@@ -1,7 +1,7 @@
 package g2m.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import g2m.overlay.NpyWriter;
+import g2m.npy.Npy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code bench --input-file}: the .npy reader (round trip, strict header checks) and the option end to end. */
+/** {@code bench --input-file}: the .npy reader ({@link Npy}: round trip, strict header checks) and the option end to end. */
 class BenchInputFileTest {
     @TempDir
     Path dir;
@@ -69,15 +69,13 @@ class BenchInputFileTest {
         float[] v = ramp(2 * 3 * 32 * 40);
         for (int major : new int[] {1, 2}) {
             Path p = write("x" + major + ".npy", npy(major, "{" + F4 + "'shape': (2, 3, 32, 40), }", floats(v)));
-            BenchCommand.NpyInput in = BenchCommand.NpyInput.read(p);
-            assertEquals(2, in.n());
-            assertEquals(32, in.h());
-            assertEquals(40, in.w());
+            Npy.Float32Array in = Npy.readFloat32(p);
+            assertArrayEquals(new long[] {2, 3, 32, 40}, in.shape());
             assertArrayEquals(v, in.data());
         }
         // key order, double quotes, no trailing comma, no padding: still what numpy accepts
         Path p = write("y.npy", npy(1, "{\"shape\": (1,3,33,34), \"fortran_order\": False, \"descr\": \"<f4\"}", floats(ramp(3 * 33 * 34))));
-        assertArrayEquals(ramp(3 * 33 * 34), BenchCommand.NpyInput.read(p).data());
+        assertArrayEquals(ramp(3 * 33 * 34), Npy.readFloat32(p).data());
     }
 
     @Test
@@ -138,7 +136,7 @@ class BenchInputFileTest {
         longHeader[9] = (byte) 0xff;
         badFile("past the end of the file", longHeader);
         // what the overlay writer makes (a 2-D map) is a valid .npy, but not a network input
-        badFile("shape is [32, 96], expected [N, 3, H, W]", NpyWriter.encode(ramp(32 * 96), 0, 32, 96));
+        badFile("shape is [32, 96], expected [N, 3, H, W]", Npy.encode(ramp(32 * 96), 0, 32, 96));
     }
 
     private void badFile(String expected, byte[] bytes) throws IOException {

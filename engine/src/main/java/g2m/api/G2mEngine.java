@@ -10,7 +10,6 @@ import g2m.image.LoadedImage;
 import g2m.image.Resizer;
 import g2m.maps.MapMethod;
 import g2m.net.BatchMaps;
-import g2m.net.GradientSource;
 import g2m.net.Tap;
 import g2m.net.Vgg16Net;
 import g2m.weights.Checkpoint;
@@ -21,6 +20,8 @@ import g2m.weights.safetensors.Safetensors;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,49 +33,91 @@ import java.util.function.Supplier;
  * number of threads (calls are serialized on the one backend), close when done.
  *
  * <pre>{@code
- * try (G2mEngine engine = G2mEngine.open(Path.of("vgg16.safetensors"), G2mEngine.Options.defaults())) {
- *     ImageMaps r = engine.maps(Path.of("cat.jpg"), List.of(Tap.CONV5_1), MapMethod.G2M);
+ * try (G2mEngine engine = G2mEngine.builder().weights(Path.of("vgg16.safetensors")).device("cpu").open()) {
+ *     ImageMaps r = engine.maps(Path.of("cat.jpg"), MapRequest.of(Tap.CONV5_1, MapMethod.G2M));
  *     Map2D dgl = r.map(Tap.CONV5_1, MapMethod.DGL);   // 14 x 14 (or 14 x 18 …)
  * }
  * }</pre>
  */
 public final class G2mEngine implements AutoCloseable {
 
-    /**
-     * @param device    cpu, cuda or auto
-     * @param threads   CPU threads (0 = all cores)
-     * @param batchSize images per forward pass (same-size images are batched)
-     * @param cacheDir  where converted weights are kept
-     * @param precision the CUDA backend's arithmetic (fp32 default; tf32, fp16, bf16 fast modes)
-     */
-    public record Options(String device, int threads, int batchSize, Path cacheDir, Precision precision) {
-        public Options {
-            if (precision == null) precision = Precision.FP32;
+    /** Settings of {@link #open}; every one has a default except the weights. */
+    public static final class Builder {
+        private Supplier<Checkpoint> weights;
+        private Path weightsFile;
+        private String device = "auto";
+        private int threads = 0;
+        private int batchSize = 8;
+        private Path cacheDir;
+        private Precision precision = Precision.FP32;
+
+        private Builder() {}
+
+        /** A weights file in any format {@code convert} reads (converted once, cached by content in {@link #cacheDir}). */
+        public Builder weights(Path file) {
+            this.weightsFile = file;
+            this.weights = null;
+            return this;
         }
 
-        /** fp32. */
-        public Options(String device, int threads, int batchSize, Path cacheDir) {
-            this(device, threads, batchSize, cacheDir, Precision.FP32);
+        /**
+         * Weights that {@code source} makes or reads, e.g. {@code () -> RandomVgg16.create(7)}; it is
+         * called once, after the backend is open (so no GPU is reported in seconds, before a large
+         * weights file is read or a network made).
+         */
+        public Builder weights(Supplier<Checkpoint> source) {
+            this.weights = source;
+            this.weightsFile = null;
+            return this;
         }
 
-        public static Options defaults() {
-            return new Options("auto", 0, 8, WeightsFetcher.defaultCache(), Precision.FP32);
+        /** cpu, cuda or auto (the default: CUDA where a usable GPU is found, else the CPU). */
+        public Builder device(String device) {
+            this.device = device;
+            return this;
         }
 
-        public Options withDevice(String d) {
-            return new Options(d, threads, batchSize, cacheDir, precision);
+        /** CPU threads (0, the default: all cores). */
+        public Builder threads(int threads) {
+            this.threads = threads;
+            return this;
         }
 
-        public Options withBatchSize(int b) {
-            return new Options(device, threads, b, cacheDir, precision);
+        /** Images per forward pass (default 8; same-size images are batched). */
+        public Builder batchSize(int batchSize) {
+            this.batchSize = batchSize;
+            return this;
         }
 
-        public Options withThreads(int t) {
-            return new Options(device, t, batchSize, cacheDir, precision);
+        /** Where converted weights are kept (default: {@code $G2M_CACHE}, else {@code ~/.cache/g2m}). */
+        public Builder cacheDir(Path cacheDir) {
+            this.cacheDir = cacheDir;
+            return this;
         }
 
-        public Options withPrecision(Precision p) {
-            return new Options(device, threads, batchSize, cacheDir, p);
+        /** The products' arithmetic: fp32 (default); tf32, fp16, bf16 on CUDA and bf16 on the CPU are fast modes. */
+        public Builder precision(Precision precision) {
+            this.precision = precision;
+            return this;
+        }
+
+        /** Opens the backend, then reads and uploads the weights. */
+        public G2mEngine open() {
+            if (weights == null && weightsFile == null) throw new IllegalArgumentException("no weights given");
+            if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+            if (precision == null) throw new IllegalArgumentException("no precision given");
+            Path cache = cacheDir != null ? cacheDir : WeightsFetcher.defaultCache();
+            Path file = weightsFile;
+            Supplier<Checkpoint> source = file != null ? () -> Safetensors.read(WeightsCache.resolve(file, cache)) : weights;
+            Backend b = Backends.open(device, threads, precision);
+            try {
+                Checkpoint c = source.get();
+                Preprocessing p = Preprocessing.fromMetadata(c.metadata());
+                return new G2mEngine(b, new Vgg16Net(b, c), p, c.metadata(), batchSize);
+            } catch (RuntimeException | Error e) {
+                b.close();
+                throw e;
+            }
         }
     }
 
@@ -82,37 +125,18 @@ public final class G2mEngine implements AutoCloseable {
     private final Vgg16Net net;
     private final Preprocessing preprocessing;
     private final Map<String, String> metadata;
-    private final Options options;
+    private final int batchSize;
 
-    private G2mEngine(Backend backend, Vgg16Net net, Preprocessing preprocessing, Map<String, String> metadata, Options options) {
+    private G2mEngine(Backend backend, Vgg16Net net, Preprocessing preprocessing, Map<String, String> metadata, int batchSize) {
         this.backend = backend;
         this.net = net;
         this.preprocessing = preprocessing;
         this.metadata = metadata;
-        this.options = options;
+        this.batchSize = batchSize;
     }
 
-    /** Opens weights in any format {@code convert} reads (converted once, cached by content). */
-    public static G2mEngine open(Path weights, Options options) {
-        return open(() -> Safetensors.read(WeightsCache.resolve(weights, options.cacheDir())), options);
-    }
-
-    /**
-     * Opens weights that {@code weights} makes or reads, e.g. {@code () -> RandomVgg16.create(7)};
-     * it is called once, after the backend is open (so no GPU is reported in seconds, before a
-     * large weights file is read or a network made).
-     */
-    public static G2mEngine open(Supplier<Checkpoint> weights, Options options) {
-        if (options.batchSize() < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + options.batchSize());
-        Backend b = Backends.open(options.device(), options.threads(), options.precision());
-        try {
-            Checkpoint c = weights.get();
-            Preprocessing p = Preprocessing.fromMetadata(c.metadata());
-            return new G2mEngine(b, new Vgg16Net(b, c), p, c.metadata(), options);
-        } catch (RuntimeException | Error e) {
-            b.close();
-            throw e;
-        }
+    public static Builder builder() {
+        return new Builder();
     }
 
     public Preprocessing preprocessing() {
@@ -138,38 +162,34 @@ public final class G2mEngine implements AutoCloseable {
         return backend.name();
     }
 
-    /** Maps for network input that is already preprocessed: [n, 3, h, w]; classes null = top-1 each. */
-    public BatchMaps maps(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods) {
-        return maps(input, n, h, w, classes, taps, methods, GradientSource.TAP);
+    /** Peak device memory of this engine in bytes where the backend tracks it (CUDA), else -1. */
+    public long peakDeviceBytes() {
+        return backend.peakDeviceBytes();
     }
 
     /**
-     * The same with the gradients taken from {@code gradients}: {@link GradientSource#LAYERCAM_LOC}
-     * reproduces layercam_loc's (and the seed table's) gradient at conv1_2 … conv5_3.
+     * The most images of {@code h × w} one pass down to {@code request}'s shallowest tap takes (0:
+     * not even one fits the backend's per-array limit).
      */
-    public synchronized BatchMaps maps(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods,
-                                       GradientSource gradients) {
-        return net.run(input, n, h, w, classes, taps, methods, gradients);
+    public long maxBatch(int h, int w, MapRequest request) {
+        return net.maxBatch(h, w, request.shallowest());
     }
 
     /** Loads, resizes (shorter side 224), preprocesses and maps one picture file. */
-    public ImageMaps maps(Path image, List<Tap> taps, List<MapMethod> methods) {
-        return maps(List.of(ImageLoader.load(image)), null, taps, methods).get(0);
+    public ImageMaps maps(Path image, MapRequest request) {
+        return maps(List.of(ImageLoader.load(image)), request).get(0);
     }
 
     /**
-     * Maps for decoded pictures (original size; each is resized as the reference does).
-     * Same-size inputs go through the network together, {@code batchSize} at a time.
-     *
-     * @param targetClass the class to explain for every image, or null for each one's top-1
+     * Maps for decoded pictures (original size; each is resized as the reference does). Same-size
+     * inputs go through the network together, {@code batchSize} at a time.
      */
-    public List<ImageMaps> maps(List<LoadedImage> images, Integer targetClass, List<Tap> taps, List<MapMethod> methods) {
-        return maps(images, targetClass, taps, methods, GradientSource.TAP);
-    }
-
-    /** The same with the gradients taken from {@code gradients} (see {@link GradientSource}). */
-    public List<ImageMaps> maps(List<LoadedImage> images, Integer targetClass, List<Tap> taps, List<MapMethod> methods,
-                                GradientSource gradients) {
+    public List<ImageMaps> maps(List<LoadedImage> images, MapRequest request) {
+        int[] perImage = request.perImageClasses();
+        if (perImage != null && perImage.length != images.size()) {
+            throw new IllegalArgumentException(perImage.length + " target classes for " + images.size() + " images");
+        }
+        int[] all = request.classesFor(images.size());
         List<LoadedImage> inputs = new ArrayList<>(images.size());
         for (LoadedImage im : images) inputs.add(Resizer.resizeShorterSide(im));
         ImageMaps[] out = new ImageMaps[images.size()];
@@ -177,18 +197,17 @@ public final class G2mEngine implements AutoCloseable {
         for (int i = 0; i < inputs.size(); i++) {
             bySize.computeIfAbsent(((long) inputs.get(i).height() << 32) | inputs.get(i).width(), k -> new ArrayList<>()).add(i);
         }
-        Tap shallowest = taps.stream().min(Enum::compareTo).orElseThrow(() -> new IllegalArgumentException("no taps requested"));
         for (List<Integer> group : bySize.values()) {
             LoadedImage first = inputs.get(group.get(0));
             int h = first.height(), w = first.width();
             // a batch is split where its arrays would not fit the backend (long arithmetic: n·3·h·w overflows int)
-            long fits = net.maxBatch(h, w, shallowest);
+            long fits = maxBatch(h, w, request);
             if (fits < 1) {
                 LoadedImage im = images.get(group.get(0));
                 throw new ImageException((im.source() == null ? "image" : im.source().toString()) + ": its network input of " + w + "x" + h
                         + " needs arrays over the " + backend.name() + " backend's limit");
             }
-            int per = (int) Math.min(options.batchSize(), fits);
+            int per = (int) Math.min(batchSize, fits);
             for (int from = 0; from < group.size(); from += per) {
                 List<Integer> idx = group.subList(from, (int) Math.min(group.size(), (long) from + per));
                 int n = idx.size();
@@ -196,25 +215,45 @@ public final class G2mEngine implements AutoCloseable {
                 float[] x = new float[Math.multiplyExact(n, one)];
                 for (int j = 0; j < n; j++) InputTensor.toNchw(inputs.get(idx.get(j)), preprocessing, x, j * one);
                 int[] classes = null;
-                if (targetClass != null) {
+                if (all != null) {
                     classes = new int[n];
-                    java.util.Arrays.fill(classes, targetClass);
+                    for (int j = 0; j < n; j++) classes[j] = all[idx.get(j)];
                 }
-                BatchMaps r = maps(x, n, h, w, classes, taps, methods, gradients);
-                for (int j = 0; j < n; j++) out[idx.get(j)] = perImage(r, j, images.get(idx.get(j)), taps, methods);
+                BatchMaps r = run(x, n, h, w, classes, request);
+                for (int j = 0; j < n; j++) out[idx.get(j)] = perImage(r, j, images.get(idx.get(j)), request);
             }
         }
         return List.of(out);
     }
 
-    private static ImageMaps perImage(BatchMaps r, int j, LoadedImage original, List<Tap> taps, List<MapMethod> methods) {
-        Map<Tap, Map<MapMethod, BatchMaps.Map2D>> m = new EnumMap<>(Tap.class);
-        for (Tap t : taps) {
-            Map<MapMethod, BatchMaps.Map2D> byMethod = new LinkedHashMap<>();
-            for (MapMethod mm : methods) byMethod.put(mm, r.map(j, t, mm));
-            m.put(t, byMethod);
+    /**
+     * Maps for network input that is already preprocessed, {@code [n, 3, h, w]} row-major, in one
+     * pass (so {@code n} must fit it, see {@link #maxBatch}); the results have no picture.
+     */
+    public List<ImageMaps> maps(float[] nchw, int n, int h, int w, MapRequest request) {
+        BatchMaps r = run(nchw, n, h, w, request.classesFor(n), request);
+        List<ImageMaps> out = new ArrayList<>(n);
+        for (int j = 0; j < n; j++) out.add(perImage(r, j, null, request));
+        return out;
+    }
+
+    private synchronized BatchMaps run(float[] x, int n, int h, int w, int[] classes, MapRequest request) {
+        return net.run(x, n, h, w, classes, request.taps(), request.methods(), request.gradients());
+    }
+
+    private static ImageMaps perImage(BatchMaps r, int j, LoadedImage original, MapRequest request) {
+        Map<Tap, Map<MapMethod, Map2D>> m = new EnumMap<>(Tap.class);
+        for (Tap t : request.taps()) {
+            int[] s = Vgg16Net.tapSize(t, r.inputHeight(), r.inputWidth());
+            int hw = s[0] * s[1];
+            Map<MapMethod, Map2D> byMethod = new LinkedHashMap<>();
+            for (MapMethod mm : request.methods()) {
+                byMethod.put(mm, new Map2D(s[0], s[1], Arrays.copyOfRange(r.maps().get(t).get(mm), j * hw, (j + 1) * hw)));
+            }
+            m.put(t, Collections.unmodifiableMap(byMethod));
         }
-        return new ImageMaps(original, r.inputHeight(), r.inputWidth(), r.logits(j), r.targetClasses()[j], m);
+        float[] logits = Arrays.copyOfRange(r.logits(), j * r.numClasses(), (j + 1) * r.numClasses());
+        return new ImageMaps(original, r.inputHeight(), r.inputWidth(), logits, r.targetClasses()[j], Collections.unmodifiableMap(m));
     }
 
     @Override

@@ -2,9 +2,10 @@ package g2m.api;
 
 import g2m.image.LoadedImage;
 import g2m.maps.MapMethod;
-import g2m.net.BatchMaps.Map2D;
 import g2m.net.Tap;
+import g2m.overlay.Overlay;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -25,6 +26,16 @@ public record ImageMaps(LoadedImage image, int inputHeight, int inputWidth, floa
         Map<MapMethod, Map2D> m = maps.get(tap);
         if (m == null || !m.containsKey(method)) throw new IllegalArgumentException("no " + method + " map at " + tap);
         return m.get(method);
+    }
+
+    /**
+     * Writes the reference's heat-map overlay of one map on the picture, at the picture's size
+     * (.png, .jpg or .jpeg; whole or not at all); an existing file only with {@code overwrite}.
+     */
+    public void writeOverlay(Tap tap, MapMethod method, Path target, boolean overwrite) {
+        if (image == null) throw new IllegalStateException("these maps came from a tensor: there is no picture to draw them on");
+        Map2D m = map(tap, method);
+        Overlay.writeOverlay(target, m.values(), 0, m.height(), m.width(), image, overwrite);
     }
 
     /** A class with its logit and softmax probability. */

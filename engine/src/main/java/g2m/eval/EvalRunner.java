@@ -1,11 +1,13 @@
 package g2m.eval;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import g2m.api.G2mEngine;
+import g2m.api.ImageMaps;
+import g2m.api.MapRequest;
 import g2m.image.ImageException;
 import g2m.image.ImageLoader;
 import g2m.image.LoadedImage;
 import g2m.maps.MapMethod;
-import g2m.net.BatchMaps;
 import g2m.net.GradientSource;
 import g2m.net.Tap;
 import g2m.net.Vgg16Net;
@@ -17,7 +19,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -60,7 +61,25 @@ public final class EvalRunner {
 
         int numClasses();
 
-        BatchMaps run(float[] input, int n, int h, int w, int[] classes, List<Tap> taps, List<MapMethod> methods, GradientSource gradients);
+        /** One pass over {@code [n, 3, h, w]} preprocessed crops, as {@link G2mEngine#maps(float[], int, int, int, MapRequest)}. */
+        List<ImageMaps> maps(float[] nchw, int n, int h, int w, MapRequest request);
+
+        /** An engine as the evaluation's network. */
+        static Network of(G2mEngine engine) {
+            return new Network() {
+                public Preprocessing preprocessing() {
+                    return engine.preprocessing();
+                }
+
+                public int numClasses() {
+                    return engine.numClasses();
+                }
+
+                public List<ImageMaps> maps(float[] nchw, int n, int h, int w, MapRequest request) {
+                    return engine.maps(nchw, n, h, w, request);
+                }
+            };
+        }
     }
 
     /**
@@ -95,6 +114,11 @@ public final class EvalRunner {
 
         int outcomes() {
             return taps.size() * methods.size();
+        }
+
+        /** The network request for crops explaining {@code classes}. */
+        MapRequest request(int[] classes) {
+            return MapRequest.of(taps, methods).withGradients(gradients).withClasses(classes);
         }
     }
 
@@ -245,7 +269,7 @@ public final class EvalRunner {
         /** One network pass for the batch's good pictures; their per-map steps go to the workers. */
         private void compute(List<Prepared> batch) {
             List<Prepared> ok = batch.stream().filter(p -> p.failed() == null).toList();
-            BatchMaps r = null;
+            List<ImageMaps> r = null;
             if (!ok.isEmpty()) {
                 int n = ok.size() * TenCrop.CROPS;
                 float[] x = new float[n * CROP_VALUES];
@@ -254,7 +278,7 @@ public final class EvalRunner {
                     System.arraycopy(ok.get(j).input(), 0, x, j * TenCrop.CROPS * CROP_VALUES, TenCrop.CROPS * CROP_VALUES);
                     Arrays.fill(classes, j * TenCrop.CROPS, (j + 1) * TenCrop.CROPS, ok.get(j).sample().label());
                 }
-                r = net.run(x, n, TenCrop.CROP, TenCrop.CROP, classes, cfg.taps(), cfg.methods(), cfg.gradients());
+                r = net.maps(x, n, TenCrop.CROP, TenCrop.CROP, cfg.request(classes));
             }
             int j = 0;
             for (Prepared p : batch) {
@@ -274,19 +298,17 @@ public final class EvalRunner {
             final float[][] maps;
             final int[][] sizes;
 
-            Job(Prepared p, BatchMaps r, int j) {
+            Job(Prepared p, List<ImageMaps> r, int j) {
                 this.p = p;
-                int classes = r.numClasses();
-                logits = Localizer.sumLogits(r.logits(), j * TenCrop.CROPS * classes, TenCrop.CROPS, classes);
+                List<ImageMaps> crops = r.subList(j * TenCrop.CROPS, (j + 1) * TenCrop.CROPS);
+                logits = TenCrop.sumLogits(crops);
                 maps = new float[cfg.outcomes()][];
                 sizes = new int[cfg.taps().size()][];
                 int k = 0;
                 for (int t = 0; t < cfg.taps().size(); t++) {
                     Tap tap = cfg.taps().get(t);
                     sizes[t] = Vgg16Net.tapSize(tap, TenCrop.CROP, TenCrop.CROP);
-                    int per = TenCrop.CROPS * sizes[t][0] * sizes[t][1];
-                    Map<MapMethod, float[]> byMethod = r.maps().get(tap);
-                    for (MapMethod m : cfg.methods()) maps[k++] = Arrays.copyOfRange(byMethod.get(m), j * per, (j + 1) * per);
+                    for (MapMethod m : cfg.methods()) maps[k++] = TenCrop.stack(crops, tap, m);
                 }
             }
 

@@ -1,11 +1,11 @@
 package g2m.eval;
 
+import g2m.api.ImageMaps;
 import g2m.image.ImageException;
 import g2m.image.ImageLoader;
 import g2m.image.LoadedImage;
 import g2m.image.Mats;
 import g2m.maps.MapMethod;
-import g2m.net.BatchMaps;
 import g2m.net.Tap;
 import g2m.net.Vgg16Net;
 import g2m.overlay.Overlay;
@@ -90,13 +90,13 @@ public final class ReportPictures {
         TenCrop.input(TenCrop.resize(picture), net.preprocessing(), x, 0);
         int[] classes = new int[TenCrop.CROPS];
         Arrays.fill(classes, s.label());
-        BatchMaps r = net.run(x, TenCrop.CROPS, TenCrop.CROP, TenCrop.CROP, classes, cfg.taps(), cfg.methods(), cfg.gradients());
+        List<ImageMaps> r = net.maps(x, TenCrop.CROPS, TenCrop.CROP, TenCrop.CROP, cfg.request(classes));
         List<Cell> cells = new ArrayList<>(cfg.outcomes());
         int k = 0;
         for (Tap tap : cfg.taps()) {
             int[] hw = Vgg16Net.tapSize(tap, TenCrop.CROP, TenCrop.CROP);
             for (MapMethod m : cfg.methods()) {
-                float[] canvas = Canvas.assemble(r.maps().get(tap).get(m), 0, hw[0], hw[1]);
+                float[] canvas = Canvas.assemble(TenCrop.stack(r, tap, m), 0, hw[0], hw[1]);
                 byte[] heat = Heat.of(canvas, TenCrop.RESIZE, picture.width(), picture.height());
                 byte[] mask = cfg.grabCut().appliesTo(tap) ? GrabCutRefine.refine(picture, heat) : heat;
                 Box box = BoxExtractor.box(mask, picture.width(), picture.height());

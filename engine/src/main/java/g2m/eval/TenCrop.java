@@ -1,8 +1,12 @@
 package g2m.eval;
 
+import g2m.api.ImageMaps;
+import g2m.api.Map2D;
 import g2m.image.InputTensor;
 import g2m.image.LoadedImage;
 import g2m.image.PilResize;
+import g2m.maps.MapMethod;
+import g2m.net.Tap;
 import g2m.weights.Preprocessing;
 
 import java.util.List;
@@ -38,6 +42,23 @@ public final class TenCrop {
             p[i + 5] = new Position(five[i][0], five[i][1], true);
         }
         POSITIONS = List.of(p);
+    }
+
+    /** The logits of a picture's ten crops, summed (in crop order, as the reference sums them). */
+    public static float[] sumLogits(List<ImageMaps> crops) {
+        int classes = crops.get(0).logits().length;
+        float[] all = new float[crops.size() * classes];
+        for (int i = 0; i < crops.size(); i++) System.arraycopy(crops.get(i).logits(), 0, all, i * classes, classes);
+        return Localizer.sumLogits(all, 0, crops.size(), classes);
+    }
+
+    /** One map of each crop, stacked: {@code [crops, h, w]} as {@link Canvas} takes them. */
+    public static float[] stack(List<ImageMaps> crops, Tap tap, MapMethod method) {
+        Map2D first = crops.get(0).map(tap, method);
+        int hw = first.height() * first.width();
+        float[] out = new float[crops.size() * hw];
+        for (int i = 0; i < crops.size(); i++) System.arraycopy(crops.get(i).map(tap, method).values(), 0, out, i * hw, hw);
+        return out;
     }
 
     /** The 256×256 picture of step 1. */

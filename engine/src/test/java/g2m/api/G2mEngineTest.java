@@ -3,7 +3,6 @@ package g2m.api;
 import g2m.backend.BackendUnavailableException;
 import g2m.backend.cuda.CudaBackend;
 import g2m.maps.MapMethod;
-import g2m.net.BatchMaps;
 import g2m.net.Tap;
 import g2m.weights.Checkpoint;
 import g2m.weights.WeightsCache;
@@ -43,12 +42,10 @@ class G2mEngineTest {
     @Test
     void pictureToMapsMatchesTheReference() throws Exception {
         Checkpoint golden = Safetensors.read(resource("/golden/preprocess.safetensors"));
-        G2mEngine.Options opt = G2mEngine.Options.defaults().withDevice("cpu");
-        opt = new G2mEngine.Options(opt.device(), opt.threads(), opt.batchSize(), cache);
         // a torchvision-named .pth: PyTorch preprocessing comes from its naming
-        try (G2mEngine engine = G2mEngine.open(resource("/fixtures/tiny_vgg16_zip.pth"), opt)) {
+        try (G2mEngine engine = G2mEngine.builder().weights(resource("/fixtures/tiny_vgg16_zip.pth")).device("cpu").cacheDir(cache).open()) {
             assertEquals(10, engine.numClasses());
-            ImageMaps r = engine.maps(resource("/golden/image_224x256.png"), List.of(Tap.CONV5_1, Tap.POOL4), MapMethod.G2M);
+            ImageMaps r = engine.maps(resource("/golden/image_224x256.png"), MapRequest.of(List.of(Tap.CONV5_1, Tap.POOL4), MapMethod.G2M));
             assertEquals(224, r.inputHeight());
             assertEquals(256, r.inputWidth());
             assertEquals((int) golden.tensors().get("pytorch.class").toFloats()[0], r.targetClass());
@@ -63,15 +60,17 @@ class G2mEngineTest {
             }
 
             // safe for concurrent callers: four threads, same answers as one
-            BatchMaps one = engine.maps(golden.tensors().get("pytorch_input").toFloats(), 1, 224, 256, null, List.of(Tap.CONV5_1), MapMethod.G2M);
+            MapRequest at51 = MapRequest.of(Tap.CONV5_1, MapMethod.G2M);
+            ImageMaps one = engine.maps(golden.tensors().get("pytorch_input").toFloats(), 1, 224, 256, at51).get(0);
+            assertEquals(null, one.image());
+            assertArrayEquals(r.map(Tap.CONV5_1, MapMethod.DGL).values(), one.map(Tap.CONV5_1, MapMethod.DGL).values(), "tensor = picture");
             ExecutorService pool = Executors.newFixedThreadPool(4);
             try {
-                List<Future<BatchMaps>> fs = new ArrayList<>();
-                Callable<BatchMaps> job = () -> engine.maps(golden.tensors().get("pytorch_input").toFloats(), 1, 224, 256, null,
-                        List.of(Tap.CONV5_1), MapMethod.G2M);
+                List<Future<List<ImageMaps>>> fs = new ArrayList<>();
+                Callable<List<ImageMaps>> job = () -> engine.maps(golden.tensors().get("pytorch_input").toFloats(), 1, 224, 256, at51);
                 for (int i = 0; i < 8; i++) fs.add(pool.submit(job));
-                for (Future<BatchMaps> f : fs) {
-                    assertArrayEquals(one.maps().get(Tap.CONV5_1).get(MapMethod.DGL), f.get().maps().get(Tap.CONV5_1).get(MapMethod.DGL));
+                for (Future<List<ImageMaps>> f : fs) {
+                    assertArrayEquals(one.map(Tap.CONV5_1, MapMethod.DGL).values(), f.get().get(0).map(Tap.CONV5_1, MapMethod.DGL).values());
                 }
             } finally {
                 pool.shutdownNow();
@@ -81,26 +80,27 @@ class G2mEngineTest {
 
     @Test
     void weightsMadeInMemoryOpenLikeAFileAndOnlyOnceTheBackendIsOpen() {
-        G2mEngine.Options opt = new G2mEngine.Options("cpu", 2, 1, cache);
         Path pth = resource("/fixtures/tiny_vgg16_zip.pth");
         Checkpoint weights = Safetensors.read(WeightsCache.resolve(pth, cache));
         Checkpoint golden = Safetensors.read(resource("/golden/preprocess.safetensors"));
         float[] x = golden.tensors().get("pytorch_input").toFloats();
-        try (G2mEngine fromFile = G2mEngine.open(pth, opt); G2mEngine fromMemory = G2mEngine.open(() -> weights, opt)) {
+        try (G2mEngine fromFile = G2mEngine.builder().weights(pth).device("cpu").threads(2).batchSize(1).cacheDir(cache).open();
+             G2mEngine fromMemory = G2mEngine.builder().weights(() -> weights).device("cpu").threads(2).batchSize(1).open()) {
             assertEquals(fromFile.preprocessing().toString(), fromMemory.preprocessing().toString());
             assertEquals(fromFile.metadata(), fromMemory.metadata());
-            BatchMaps a = fromFile.maps(x, 1, 224, 256, null, List.of(Tap.CONV5_1), MapMethod.G2M);
-            BatchMaps b = fromMemory.maps(x, 1, 224, 256, null, List.of(Tap.CONV5_1), MapMethod.G2M);
-            for (MapMethod m : MapMethod.G2M) assertArrayEquals(a.maps().get(Tap.CONV5_1).get(m), b.maps().get(Tap.CONV5_1).get(m), m.id);
+            MapRequest req = MapRequest.of(Tap.CONV5_1, MapMethod.G2M);
+            ImageMaps a = fromFile.maps(x, 1, 224, 256, req).get(0);
+            ImageMaps b = fromMemory.maps(x, 1, 224, 256, req).get(0);
+            for (MapMethod m : MapMethod.G2M) assertArrayEquals(a.map(Tap.CONV5_1, m).values(), b.map(Tap.CONV5_1, m).values(), m.id);
         }
 
         // no GPU: the backend fails first, and the weights are never made
         Assumptions.assumeTrue(CudaBackend.unavailableReason() != null, "a usable GPU is present");
         AtomicInteger made = new AtomicInteger();
-        assertThrows(BackendUnavailableException.class, () -> G2mEngine.open(() -> {
+        assertThrows(BackendUnavailableException.class, () -> G2mEngine.builder().weights(() -> {
             made.incrementAndGet();
             return weights;
-        }, opt.withDevice("cuda")));
+        }).device("cuda").open());
         assertEquals(0, made.get());
     }
 }

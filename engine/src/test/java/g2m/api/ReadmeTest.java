@@ -69,17 +69,22 @@ class ReadmeTest {
 
         String weights = Path.of(getClass().getResource("/fixtures/tiny_vgg16_expected.safetensors").toURI()).toString();
         String picture = Path.of(getClass().getResource("/golden/image_224x256.png").toURI()).toString();
+        Path overlay = dir.resolve("dgl.png");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream old = System.out;
         try (URLClassLoader loader = new URLClassLoader(new URL[] {classes.toUri().toURL()}, getClass().getClassLoader())) {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            loader.loadClass(name).getMethod("main", String[].class).invoke(null, (Object) new String[] {weights, picture});
+            loader.loadClass(name).getMethod("main", String[].class).invoke(null, (Object) new String[] {weights, picture, overlay.toString()});
         } finally {
             System.setOut(old);
         }
         String printed = out.toString(StandardCharsets.UTF_8).strip();
         // five classes with probabilities, then conv5_1's map size for a 224x256 picture (stride 16)
         assertTrue(printed.matches("\\[.*probability.*] 14x16"), printed);
+        // and the overlay: a PNG of the picture's size
+        byte[] png = Files.readAllBytes(overlay);
+        assertTrue(png.length > 100 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G', "a PNG file");
+        assertTrue(java.nio.ByteBuffer.wrap(png, 16, 8).getInt() == 256 && java.nio.ByteBuffer.wrap(png, 20, 4).getInt() == 224, "256x224");
     }
 
     @Test

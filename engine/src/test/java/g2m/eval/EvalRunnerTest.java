@@ -2,10 +2,10 @@ package g2m.eval;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import g2m.backend.cpu.CpuBackend;
+import g2m.api.G2mEngine;
+import g2m.api.ImageMaps;
+import g2m.api.MapRequest;
 import g2m.maps.MapMethod;
-import g2m.net.BatchMaps;
-import g2m.net.GradientSource;
 import g2m.net.Tap;
 import g2m.net.Vgg16Net;
 import g2m.weights.Preprocessing;
@@ -35,8 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The runner with the tiny network: one pass per batch for every tap and method, ground-truth classes, order, batching. */
 class EvalRunnerTest {
-    static CpuBackend backend;
-    static Vgg16Net net;
+    static G2mEngine net;
 
     @TempDir
     Path dir;
@@ -51,14 +50,15 @@ class EvalRunnerTest {
 
     @BeforeAll
     static void open() {
-        backend = new CpuBackend(0);
-        net = new Vgg16Net(backend, Safetensors.read(resource("/fixtures/tiny_vgg16_expected.safetensors")));
+        // the fixture carries no preprocessing metadata: PyTorch's, as a converted .pth would
+        var c = Safetensors.read(resource("/fixtures/tiny_vgg16_expected.safetensors"));
+        var weights = new g2m.weights.Checkpoint(c.tensors(), Preprocessing.PYTORCH.toMetadata());
+        net = G2mEngine.builder().weights(() -> weights).device("cpu").open();
     }
 
     @AfterAll
     static void close() {
         net.close();
-        backend.close();
     }
 
     /** Counts the network passes and records what each was asked. */
@@ -75,13 +75,13 @@ class EvalRunnerTest {
             return net.numClasses();
         }
 
-        public BatchMaps run(float[] x, int n, int h, int w, int[] c, List<Tap> t, List<MapMethod> m, GradientSource g) {
+        public List<ImageMaps> maps(float[] x, int n, int h, int w, MapRequest r) {
             assertEquals(224, h);
             assertEquals(224, w);
-            classes.add(c.clone());
-            taps.add(t);
-            methods.add(m);
-            return net.run(x, n, h, w, c, t, m, g);
+            classes.add(r.classes());
+            taps.add(r.taps());
+            methods.add(r.methods());
+            return net.maps(x, n, h, w, r);
         }
     }
 

@@ -3,6 +3,7 @@ package g2m.net;
 import g2m.api.G2mEngine;
 import g2m.backend.cpu.CpuBackend;
 import g2m.api.ImageMaps;
+import g2m.api.MapRequest;
 import g2m.image.ImageLoader;
 import g2m.image.InputTensor;
 import g2m.image.LoadedImage;
@@ -66,11 +67,10 @@ class DemoModelGoldenTest {
     @Test
     void publicApiGivesTheGoldenMapsFromThePictureFiles() {
         Checkpoint golden = Safetensors.read(Vgg16NetGoldenTest.resource("/golden/demo_conv5_1.safetensors"));
-        G2mEngine.Options o = new G2mEngine.Options("cpu", 0, 8, cache);
-        try (G2mEngine engine = G2mEngine.open(demo("model.safetensors"), o)) {
+        try (G2mEngine engine = G2mEngine.builder().weights(demo("model.safetensors")).device("cpu").cacheDir(cache).open()) {
             assertEquals(10, engine.numClasses());
             for (String stem : golden.metadata().get("pictures").split(",")) {
-                ImageMaps r = engine.maps(demo("images/" + stem + ".png"), List.of(Tap.CONV5_1), MapMethod.G2M);
+                ImageMaps r = engine.maps(demo("images/" + stem + ".png"), MapRequest.of(Tap.CONV5_1, MapMethod.G2M));
                 assertEquals((int) golden.tensors().get(stem + ".class").toFloats()[0], r.targetClass(), stem);
                 for (MapMethod m : MapMethod.G2M) {
                     float[] ref = golden.tensors().get(stem + ".map.conv5_1." + m.id).toFloats();

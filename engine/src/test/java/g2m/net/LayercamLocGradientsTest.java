@@ -1,6 +1,8 @@
 package g2m.net;
 
 import g2m.api.G2mEngine;
+import g2m.api.ImageMaps;
+import g2m.api.MapRequest;
 import g2m.backend.Backend;
 import g2m.backend.DeviceArray;
 import g2m.backend.cpu.CpuBackend;
@@ -126,10 +128,18 @@ public class LayercamLocGradientsTest {
     void throughTheEmbeddingApi(@TempDir Path cache) {
         Checkpoint g = golden("maps_layercam_loc");
         float[] x = g.tensors().get("input").toFloats();
-        G2mEngine.Options opt = new G2mEngine.Options("cpu", 1, 2, cache);
-        try (G2mEngine engine = G2mEngine.open(resource("/fixtures/tiny_vgg16_zip.pth"), opt)) {
-            BatchMaps r = engine.maps(x, 2, 40, 52, CLASSES, List.of(Tap.values()), List.of(MapMethod.values()), GradientSource.LAYERCAM_LOC);
-            checkMaps(r, List.of(Tap.values()), TOL);
+        try (G2mEngine engine = G2mEngine.builder().weights(resource("/fixtures/tiny_vgg16_zip.pth")).device("cpu").threads(1)
+                .batchSize(2).cacheDir(cache).open()) {
+            List<ImageMaps> r = engine.maps(x, 2, 40, 52, MapRequest.of(List.of(Tap.values()), List.of(MapMethod.values()))
+                    .withGradients(GradientSource.LAYERCAM_LOC).withClasses(CLASSES));
+            for (Tap t : Tap.values()) {
+                for (MapMethod m : MapMethod.values()) {
+                    float[] a = r.get(0).map(t, m).values(), b = r.get(1).map(t, m).values();
+                    float[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+                    System.arraycopy(b, 0, both, a.length, b.length);
+                    assertClose(expected(t, m), both, TOL, t + "/" + m + " through the API");
+                }
+            }
         }
     }
 

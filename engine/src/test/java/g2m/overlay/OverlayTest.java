@@ -16,7 +16,6 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -128,35 +127,6 @@ class OverlayTest {
         }
         try (Stream<Path> s = Files.list(dir.resolve("out"))) {
             assertEquals(1, s.count());
-        }
-    }
-
-    @Test
-    void npyMatchesNumpyByteForByte() throws IOException {
-        float[] a = new float[15];
-        for (int i = 0; i < 15; i++) a[i] = i * 0.25f - 1.5f;
-        byte[] golden = Files.readAllBytes(Goldens.path("npy_golden.npy"));
-        assertArrayEquals(golden, NpyWriter.encode(a, 0, 3, 5));
-        Path p = dir.resolve("map.npy");
-        float[] padded = new float[20];
-        System.arraycopy(a, 0, padded, 2, 15);
-        NpyWriter.writeFloat32(p, padded, 2, 3, 5, false);
-        assertArrayEquals(golden, Files.readAllBytes(p));
-        assertThrows(ImageException.class, () -> NpyWriter.writeFloat32(p, a, 0, 3, 5, false));
-        NpyWriter.writeFloat32(p, a, 0, 5, 3, true);
-        assertFalse(Arrays.equals(golden, Files.readAllBytes(p)));
-        assertArrayEquals(a, Goldens.npy("npy_golden.npy").float32());
-    }
-
-    @Test
-    void npyHeaderAlignsDataTo64Bytes() {
-        for (int[] s : new int[][] {{0, 0}, {1, 1}, {7, 9}, {14, 14}, {224, 298}, {100000, 100000}}) {
-            byte[] h = NpyWriter.header(s[0], s[1]);
-            assertEquals(0, h.length % 64, Arrays.toString(s));
-            assertEquals('\n', h[h.length - 1]);
-            assertEquals(h.length - 10, (h[8] & 0xFF) | (h[9] & 0xFF) << 8);
-            String text = new String(h, 10, h.length - 10, java.nio.charset.StandardCharsets.US_ASCII);
-            assertTrue(text.startsWith("{'descr': '<f4', 'fortran_order': False, 'shape': (" + s[0] + ", " + s[1] + "), }"), text);
         }
     }
 }
