@@ -18,12 +18,12 @@ import java.util.List;
 class MapOptions extends BackendOptions {
     static final String DEFAULT_TAP = "conv5_1";
 
-    @Option(names = {"--layer", "--layers"}, paramLabel = "TAP[,TAP…]", split = ",", converter = Converters.TapValue.class,
+    @Option(names = {"--layer", "--layers"}, paramLabel = "TAP", split = ",", converter = Converters.TapValue.class,
             description = "tap(s) to take maps at: conv1_1 … conv5_3, pool1 … pool5, several from one pass (conv5_1,pool4); "
                     + "eval and bench default to " + DEFAULT_TAP)
     List<Tap> layers;
 
-    @Option(names = "--methods", paramLabel = "M[,M…]", split = ",", defaultValue = "layercam,sgl-g1,sgl-g2,dgl",
+    @Option(names = "--methods", paramLabel = "M", split = ",", defaultValue = "layercam,sgl-g1,sgl-g2,dgl",
             converter = Converters.MethodValue.class,
             description = "maps to compute (default: ${DEFAULT-VALUE}); also gradcam, gradcam++, xgradcam, hirescam")
     List<MapMethod> methods;

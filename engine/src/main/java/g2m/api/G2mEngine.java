@@ -185,10 +185,6 @@ public final class G2mEngine implements AutoCloseable {
      * inputs go through the network together, {@code batchSize} at a time.
      */
     public List<ImageMaps> maps(List<LoadedImage> images, MapRequest request) {
-        int[] perImage = request.perImageClasses();
-        if (perImage != null && perImage.length != images.size()) {
-            throw new IllegalArgumentException(perImage.length + " target classes for " + images.size() + " images");
-        }
         int[] all = request.classesFor(images.size());
         List<LoadedImage> inputs = new ArrayList<>(images.size());
         for (LoadedImage im : images) inputs.add(Resizer.resizeShorterSide(im));

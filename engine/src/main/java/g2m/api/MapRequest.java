@@ -90,11 +90,6 @@ public final class MapRequest {
         throw new IllegalArgumentException(classes.length + " target classes for " + n + " images");
     }
 
-    /** The classes given to {@link #withClasses}, for taking a slice of them (null: none given, or one for all). */
-    int[] perImageClasses() {
-        return classes == null || classes.length == 1 ? null : classes.clone();
-    }
-
     Tap shallowest() {
         return taps.stream().min(Enum::compareTo).orElseThrow();
     }

@@ -7,7 +7,7 @@ import g2m.backend.BilinearAlignCorners;
  * as PyTorch's CPU kernel computes it), placed into a 256×256 zero canvas at its crop's position
  * (a flipped crop's map flipped back), the ten canvases summed in crop order in float32.
  */
-public final class Canvas {
+final class Canvas {
     private Canvas() {}
 
     /**

@@ -6,7 +6,7 @@ package g2m.eval;
  * picture at hand, so the run stops and records nothing for it; the same command continues once
  * the cause is gone.
  */
-public final class EvalOutputException extends EvalException {
+final class EvalOutputException extends EvalException {
     public EvalOutputException(String message, Throwable cause) {
         super(message, cause);
     }

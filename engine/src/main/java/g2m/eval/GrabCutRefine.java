@@ -24,7 +24,7 @@ import static org.bytedeco.opencv.global.opencv_imgproc.grabCut;
  * (OpenCV would fail an assertion and the reference would stop), the thresholded heat itself is
  * returned.
  */
-public final class GrabCutRefine {
+final class GrabCutRefine {
     private GrabCutRefine() {}
 
     /** {@code cv2.setRNGSeed} before every call (RNG(0) is the state a fresh thread starts with). */

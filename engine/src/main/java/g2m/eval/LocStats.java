@@ -8,7 +8,7 @@ import java.math.RoundingMode;
  * ≥ 0.5), Top-1 loc (GT-known and Top-1 class right), Top-5 loc (GT-known and the label in the
  * Top-5), the classification accuracies, the mean best IoU, MaxBoxAccV2, and on mask datasets PxAP.
  */
-public final class LocStats {
+final class LocStats {
     public static final double IOU_THRESHOLD = 0.5;
 
     private long images, top1Cls, top5Cls, gtKnown, top1Loc, top5Loc;

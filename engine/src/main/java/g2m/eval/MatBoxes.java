@@ -28,7 +28,7 @@ import java.util.List;
  * there). Coordinates are taken as written; a non-integral one is truncated, as in {@link VocXml}.
  * Read with the MFL library after {@link MatFileCheck} has checked the file's structure.
  */
-public final class MatBoxes {
+final class MatBoxes {
     private MatBoxes() {}
 
     /** Files over this many bytes (and contents over it once inflated) are refused. ILSVRC2012's is a few MB. */

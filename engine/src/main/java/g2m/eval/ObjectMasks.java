@@ -8,7 +8,7 @@ import java.util.Objects;
  * A picture's mask annotation in wsolevaluation's OpenImages layout: one PNG per object and one
  * "ignore" PNG (null when there is none), read into a {@link PixelMask} when the picture is.
  */
-public record ObjectMasks(List<Path> objects, Path ignore) {
+record ObjectMasks(List<Path> objects, Path ignore) {
     public ObjectMasks {
         objects = List.copyOf(objects);
         if (objects.isEmpty()) throw new IllegalArgumentException("no object masks");

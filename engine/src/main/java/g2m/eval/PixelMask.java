@@ -24,7 +24,7 @@ import static org.bytedeco.opencv.global.opencv_imgproc.resize;
  * 0/255 in practice). A mask of another size than the picture is resized to it with OpenCV's
  * nearest neighbour, as wsolevaluation resizes masks (there to 224×224, with the score map).
  */
-public record PixelMask(int width, int height, byte[] classes, List<Box> boxes) {
+record PixelMask(int width, int height, byte[] classes, List<Box> boxes) {
     public static final byte BACKGROUND = 0, OBJECT = 1, IGNORED = 2;
 
     public PixelMask {

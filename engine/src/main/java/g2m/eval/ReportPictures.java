@@ -36,7 +36,7 @@ import static org.bytedeco.opencv.global.opencv_imgproc.resize;
  * Recomputing a dozen pictures is cheaper and simpler than keeping 50,000 pictures' maps on the
  * chance that they are picked, and it works the same after a resumed run or a merge.
  */
-public final class ReportPictures {
+final class ReportPictures {
     private ReportPictures() {}
 
     /** Thumbnails fit in this many pixels on their longer side (the SVG scales them back to the picture's frame). */

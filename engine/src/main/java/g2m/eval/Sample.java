@@ -10,7 +10,7 @@ import java.util.Objects;
  * when needed (in the decoding workers, so that 50,000 XML files are not parsed up front), or
  * object masks ({@link PixelMask#read}, also in the workers).
  */
-public record Sample(String name, Path image, int label, Path boxFile, List<Box> boxes, ObjectMasks masks) {
+record Sample(String name, Path image, int label, Path boxFile, List<Box> boxes, ObjectMasks masks) {
     public Sample {
         Objects.requireNonNull(name);
         Objects.requireNonNull(image);

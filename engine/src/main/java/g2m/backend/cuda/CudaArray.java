@@ -7,7 +7,7 @@ import g2m.backend.AbstractDeviceArray;
  * its block (cudaMalloc'd) and frees it on {@link #close()}; views share it, their close() does
  * nothing, and using them after the owner (or the backend) is closed throws IllegalStateException.
  */
-public final class CudaArray extends AbstractDeviceArray<CudaArray> {
+final class CudaArray extends AbstractDeviceArray<CudaArray> {
     /** One cudaMalloc'd block; freed once, by the backend. */
     static final class Block {
         private long address;

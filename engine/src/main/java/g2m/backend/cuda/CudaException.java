@@ -1,7 +1,7 @@
 package g2m.backend.cuda;
 
 /** A CUDA, cuBLAS or cuDNN call failed (not for lack of memory: that is DeviceOutOfMemoryException). */
-public class CudaException extends RuntimeException {
+class CudaException extends RuntimeException {
     private final boolean contextLost;
 
     public CudaException(String message, boolean contextLost) {
