@@ -58,7 +58,9 @@ final class Dnnl implements AutoCloseable {
                 Loader.load(org.bytedeco.dnnl.global.dnnl.class);
                 loaded = true;
             } catch (LinkageError | RuntimeException e) {
-                loadError = e.getClass().getSimpleName() + ": " + String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+                // in words for the user's one line (a Java class name tells them nothing)
+                String first = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+                loadError = e instanceof UnsatisfiedLinkError ? first : "it failed to start: " + first;
                 loaded = false;
             }
             return loaded;
