@@ -23,7 +23,7 @@ Files written by `samples` / `heldout` (the layouts the engine's WSOL evaluation
   images/<stem>.png   RGB, 8 bit, shorter side 224 (the engine does not resample them)
   boxes/<stem>.xml    PASCAL VOC / ILSVRC2012-validation-style annotation, one <object> per picture
   val.txt             "<file name> <class index>" per line (Caffe val.txt layout)
-  classes.txt         class names, one per line in class-index order (the maps CLI's --labels)
+  classes.txt         class names, one per line in class-index order (the main job's --class-names)
 """
 import argparse
 import os
