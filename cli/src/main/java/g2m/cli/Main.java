@@ -76,8 +76,9 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(version);
         cl.setParameterExceptionHandler((ex, a) -> {
             String value = badValue(ex.getMessage());
-            err.println(Messages.error(value != null ? value : ex.getMessage() + suggestion(ex) + " (run '"
-                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options)"));
+            String twice = givenTwice(ex.getMessage());
+            String help = " (run '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options)";
+            err.println(Messages.error(value != null ? value : twice != null ? twice + help : ex.getMessage() + suggestion(ex) + help));
             return EXIT_USER_ERROR;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
@@ -107,6 +108,21 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     static String badValue(String picocliMessage) {
         java.util.regex.Matcher m = BAD_VALUE.matcher(picocliMessage == null ? "" : picocliMessage);
         return m.matches() ? m.group(1) + ": " + m.group(2) : null;
+    }
+
+    private static final java.util.regex.Pattern SECOND_GROUP = java.util.regex.Pattern.compile(
+            "(?s)Error: expected only one match but got .*=\\{([^{}]*)}$");
+
+    /**
+     * The main job's options form one picocli argument group, and a single-valued option given
+     * twice starts a second copy of it; picocli then prints both groups' whole syntax. Instead:
+     * "--weights is given twice; give it once". Else null.
+     */
+    static String givenTwice(String picocliMessage) {
+        java.util.regex.Matcher m = SECOND_GROUP.matcher(picocliMessage == null ? "" : picocliMessage);
+        if (!m.find()) return null;
+        java.util.regex.Matcher name = java.util.regex.Pattern.compile("(--[\\w-]+)").matcher(m.group(1));
+        return name.find() ? name.group(1) + " is given twice; give it once" : null;
     }
 
     /** "; did you mean --weights?" for a mistyped option or subcommand (picocli's suggestions), else "". */

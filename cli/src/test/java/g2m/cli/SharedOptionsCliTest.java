@@ -91,6 +91,11 @@ class SharedOptionsCliTest {
                 assertTrue(err.contains(b[0]) && err.contains(b[2]), String.join(" ", args) + ": " + err);
             }
         }
+        // a single-valued option of the main job given twice: one short line, not picocli's dump of the whole group
+        CliTest.Result twice = CliTest.run("--layer", "conv5_1", "--weights", WEIGHTS, "--output", "a", "--weights", WEIGHTS, "--input", picture());
+        assertEquals(2, twice.code(), twice.err());
+        String line = twice.oneLineError();
+        assertTrue(line.contains("--weights is given twice; give it once") && !line.contains("--overlay-max-side"), line);
         // and the old spelling of the main job's class names is not taken silently
         CliTest.Result r = CliTest.run("--layer", "conv5_1", "--weights", WEIGHTS, "--input", picture(), "--labels", "names.txt");
         assertEquals(2, r.code(), r.err());
