@@ -52,6 +52,7 @@ final class EvalMergeCommand implements Callable<Integer> {
     }
 
     private int merge() {
+        refuseEvalOptions();
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         Shards.Merged checked = Shards.check(shards);          // before anything in OUT is touched
@@ -74,6 +75,17 @@ final class EvalMergeCommand implements Callable<Integer> {
             return MapsJob.EXIT_SOME_FAILED;
         }
         return 0;
+    }
+
+    /** "eval --layers x merge …": the merge takes everything from the shards, so eval's options there would be ignored; refused. */
+    private void refuseEvalOptions() {
+        picocli.CommandLine eval = spec.commandLine().getParent();
+        var given = eval == null || eval.getParseResult() == null ? List.<picocli.CommandLine.Model.OptionSpec>of()
+                : eval.getParseResult().matchedOptions();
+        if (!given.isEmpty()) {
+            throw new Main.UserException("'eval merge' takes its settings from the shards; drop " + String.join(", ",
+                    given.stream().map(picocli.CommandLine.Model.OptionSpec::longestName).distinct().toList()) + " before 'merge'");
+        }
     }
 
     /** OUT: a new folder, or with --force one whose checkpoint and results files are deleted; never one of the shards. */

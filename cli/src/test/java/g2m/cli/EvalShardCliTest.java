@@ -169,6 +169,11 @@ class EvalShardCliTest {
             assertTrue(r.oneLineError().contains(why[k]), r.err());
             assertFalse(Files.exists(out), "nothing written for " + String.join(" ", a));
         }
+        // eval's own options before 'merge' would be ignored: refused, naming them
+        CliTest.Result opts = run("eval", "--layers", "conv3_3", "--device", "cpu", "merge", out.toString(), s0.toString());
+        assertEquals(2, opts.code(), opts.err());
+        assertTrue(opts.oneLineError().contains("drop --layers, --device before 'merge'"), opts.err());
+        assertFalse(Files.exists(out), "nothing written");
         // the unfinished shard continues with its own count, and a checkpoint refuses another shard
         CliTest.Result other = run(shardArgs(s1, "2/3"));
         assertEquals(2, other.code());
