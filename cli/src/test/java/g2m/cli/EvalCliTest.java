@@ -239,6 +239,22 @@ class EvalCliTest {
         assertEquals(2, run(args(dir.resolve("out2"), "--max-pixels", "0")).code());
     }
 
+    /** Every picture skipped: the tables say n/a where there is no mean, not a mean IoU of 0. */
+    @Test
+    void allPicturesSkippedGivesNoMeans() throws IOException {
+        Path out = dir.resolve("none");
+        CliTest.Result r = run(args(out, "--max-pixels", "1"));
+        assertEquals(3, r.code(), r.err());
+        JsonNode j = results(out);
+        assertEquals(0, j.get("images").intValue());
+        for (JsonNode row : j.get("results")) assertTrue(row.get("mean_iou").isNull(), row.toString());
+        List<String> csv = Files.readAllLines(out.resolve("results.csv"));
+        for (String row : csv.subList(1, csv.size())) assertTrue(row.matches(".*,n/a,n/a$"), row);
+        String md = Files.readString(out.resolve("results.md"));
+        assertFalse(md.contains("0.0000"), md);
+        assertTrue(md.contains("| n/a      |"), md);
+    }
+
     @Test
     void badDatasetsAreOneLineErrors() throws IOException {
         Path out = dir.resolve("out");

@@ -129,9 +129,10 @@ public final class EvalReport {
         for (int k = 0; k < stats.length; k++) {
             LocStats s = stats[k];
             double[] m = s.maxBox().maxBoxAcc();
+            boolean none = s.images() == 0;
             sb.append(String.format(Locale.ROOT, "| %-8s | %-10s | %-11s | %-5s | %-5s | %-5s | %-8s |%n", taps.get(k / methods.size()).id,
-                    methods.get(k % methods.size()).id, LocStats.twoDecimals(s.maxBox().value()), LocStats.twoDecimals(m[0]),
-                    LocStats.twoDecimals(m[1]), LocStats.twoDecimals(m[2]), String.format(Locale.ROOT, "%.4f", s.meanIou())));
+                    methods.get(k % methods.size()).id, none ? "n/a" : LocStats.twoDecimals(s.maxBox().value()), none ? "n/a" : LocStats.twoDecimals(m[0]),
+                    none ? "n/a" : LocStats.twoDecimals(m[1]), none ? "n/a" : LocStats.twoDecimals(m[2]), s.meanIouText()));
         }
         if (withPxAp) {
             sb.append("\nPxAP (Choe et al. 2020; pixel average precision over the object masks, ignored pixels left out, thresholds 0…0.99):\n\n");
@@ -163,7 +164,7 @@ public final class EvalReport {
             sb.append(taps.get(k / methods.size()).id).append(',').append(methods.get(k % methods.size()).id).append(',')
                     .append(LocStats.percent(s.top1Loc(), n)).append(',').append(LocStats.percent(s.top5Loc(), n)).append(',')
                     .append(LocStats.percent(s.gtKnown(), n)).append(',').append(LocStats.percent(s.top1Cls(), n)).append(',')
-                    .append(LocStats.percent(s.top5Cls(), n)).append(',').append(String.format(Locale.ROOT, "%.4f", s.meanIou())).append(',')
+                    .append(LocStats.percent(s.top5Cls(), n)).append(',').append(s.meanIouText()).append(',')
                     .append(n == 0 ? "n/a" : LocStats.twoDecimals(s.maxBox().value()));
             if (withPxAp) sb.append(',').append(pxAp(s));
             sb.append('\n');
@@ -198,7 +199,8 @@ public final class EvalReport {
             p.put("gt_known_loc", LocStats.percent(s.gtKnown(), s.images()));
             p.put("top1_cls", LocStats.percent(s.top1Cls(), s.images()));
             p.put("top5_cls", LocStats.percent(s.top5Cls(), s.images()));
-            e.put("mean_iou", s.meanIou());
+            if (s.images() == 0) e.putNull("mean_iou");         // no image: no mean, rather than a mean of 0
+            else e.put("mean_iou", s.meanIou());
             ObjectNode mb = e.putObject("maxboxacc_v2");
             mb.put("value", s.maxBox().value());
             double[] m = s.maxBox().maxBoxAcc();

@@ -123,7 +123,7 @@ public final class HtmlReport {
                 h.append("<tr data-layer=\"").append(t.id).append("\" data-method=\"").append(esc(m.id)).append("\"><td>").append(t.id).append("</td><td>")
                         .append(esc(m.id)).append("</td><td>").append(none ? "n/a" : LocStats.twoDecimals(s.maxBox().value()));
                 for (double a : acc) h.append("</td><td>").append(none ? "n/a" : LocStats.twoDecimals(a));
-                h.append("</td><td>").append(String.format(Locale.ROOT, "%.4f", s.meanIou())).append("</td></tr>\n");
+                h.append("</td><td>").append(s.meanIouText()).append("</td></tr>\n");
             }
         }
         h.append("</tbody>\n</table>\n");

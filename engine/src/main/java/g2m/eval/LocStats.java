@@ -59,6 +59,11 @@ final class LocStats {
         return images == 0 ? 0 : iouSum / images;
     }
 
+    /** {@link #meanIou()} with four decimals, or "n/a" when no image was evaluated (not a mean of 0). */
+    public String meanIouText() {
+        return images == 0 ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", meanIou());
+    }
+
     public MaxBoxAccV2.Accumulator maxBox() {
         return maxBox;
     }
