@@ -203,6 +203,8 @@ final class EvalCommand implements Callable<Integer> {
                 HtmlReport.Written w = HtmlReport.write(output, report, settings, describe(data), data, net.network(), cfg);
                 say(err, "report: " + w.pictures() + " picture(s) evaluated again for " + w.file() + " (" + (w.bytes() + 1023) / 1024 + " kB)");
                 if (w.differing() > 0) say(err, "report: " + w.differing() + " box(es) computed again differ from the checkpoint's (marked in the report)");
+            } else if (Files.exists(output.resolve(HtmlReport.FILE))) {   // left by an earlier run with --report: now older than the results
+                say(err, output.resolve(HtmlReport.FILE) + " is from an earlier run and does not show these results; add --report to write it again");
             }
             out.print(report.table());
             String thisRun = s.evaluated() > 0

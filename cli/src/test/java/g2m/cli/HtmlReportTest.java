@@ -229,6 +229,11 @@ class HtmlReportTest {
         CliTest.Result rest = run(EvalShardCliTest.evalArgs(set, parts, "--layers", "pool4", "--report"));
         assertEquals(0, rest.code(), rest.err());
         assertArrayEquals(Files.readAllBytes(whole.resolve("report.html")), Files.readAllBytes(parts.resolve("report.html")));
+        // a later run without --report leaves the page as it was and says it is older than the results
+        CliTest.Result plain = run(EvalShardCliTest.evalArgs(set, parts, "--layers", "pool4"));
+        assertEquals(0, plain.code(), plain.err());
+        assertTrue(plain.err().contains("report.html is from an earlier run and does not show these results; add --report"), plain.err());
+        assertArrayEquals(Files.readAllBytes(whole.resolve("report.html")), Files.readAllBytes(parts.resolve("report.html")));
         // --force deletes it with the other results
         assertEquals(0, run(EvalShardCliTest.evalArgs(set, parts, "--layers", "pool4", "--limit", "1", "--force")).code());
         assertFalse(Files.exists(parts.resolve("report.html")));
