@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
  */
 class BackendOptions {
     @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto", converter = Converters.DeviceValue.class,
-            description = "backend: auto = CUDA where a usable GPU is found, else the CPU (default: ${DEFAULT-VALUE})")
+            description = "backend: auto = the CPU until the CUDA backend has been validated on a GPU, then CUDA where a usable one is found (default: ${DEFAULT-VALUE})")
     String device;
 
     @Option(names = "--precision", paramLabel = "fp32|tf32|fp16|bf16", defaultValue = "fp32", converter = Converters.PrecisionValue.class,

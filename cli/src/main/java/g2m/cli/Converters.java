@@ -28,15 +28,16 @@ final class Converters {
         }
     }
 
+    /** A blank item of a list ("conv5_1,,pool4", "--methods ''") is null here; {@link MapOptions} drops it. */
     static final class TapValue implements ITypeConverter<Tap> {
         public Tap convert(String s) {
-            return Converters.convert(Tap::parse, s.strip());
+            return s.isBlank() ? null : Converters.convert(Tap::parse, s.strip());
         }
     }
 
     static final class MethodValue implements ITypeConverter<MapMethod> {
         public MapMethod convert(String s) {
-            return Converters.convert(MapMethod::parse, s.strip());
+            return s.isBlank() ? null : Converters.convert(MapMethod::parse, s.strip());
         }
     }
 

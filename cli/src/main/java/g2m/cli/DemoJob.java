@@ -58,7 +58,7 @@ final class DemoJob {
             args.addAll(shared);
             if (o.force) args.add("--force");
         }
-        maps.addAll(List.of("--batch", Integer.toString(o.batch), "--max-pixels", Long.toString(o.maxPixels),
+        maps.addAll(List.of("--batch", Integer.toString(o.batch), "--precision", o.precision.id, "--max-pixels", Long.toString(o.maxPixels),
                 "--overlay-max-side", Integer.toString(o.overlayMaxSide)));
         if (o.raw) maps.add("--raw");
         if (o.targetClass != null) maps.addAll(List.of("--class", Integer.toString(o.targetClass)));

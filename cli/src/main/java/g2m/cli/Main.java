@@ -75,7 +75,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         Version version = new Version();
         for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(version);
         cl.setParameterExceptionHandler((ex, a) -> {
-            String value = badValue(ex.getMessage());
+            String value = badValue(ex.getMessage(), typedName(ex, a));
             String twice = givenTwice(ex.getMessage());
             String help = " (run '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options)";
             err.println(Messages.error(value != null ? value : twice != null ? twice + help : ex.getMessage() + suggestion(ex) + help));
@@ -105,9 +105,18 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
      * A value one of {@link Converters} refused, as "--gradients: unknown gradient source 'pool'
      * (valid: tap, layercam_loc)": the parser's message already names the valid values. Else null.
      */
-    static String badValue(String picocliMessage) {
+    static String badValue(String picocliMessage, String typed) {
         java.util.regex.Matcher m = BAD_VALUE.matcher(picocliMessage == null ? "" : picocliMessage);
-        return m.matches() ? m.group(1) + ": " + m.group(2) : null;
+        return m.matches() ? (typed != null ? typed : m.group(1)) + ": " + m.group(2) : null;
+    }
+
+    /** The name of the failing option as the user wrote it (--layer, not picocli's longest name --layers), or null. */
+    static String typedName(CommandLine.ParameterException ex, String[] args) {
+        if (!(ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o) || args == null) return null;
+        for (String a : args) {
+            for (String n : o.names()) if (a.equals(n) || a.startsWith(n + "=")) return n;
+        }
+        return null;
     }
 
     private static final java.util.regex.Pattern SECOND_GROUP = java.util.regex.Pattern.compile(

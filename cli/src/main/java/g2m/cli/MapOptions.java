@@ -6,7 +6,6 @@ import g2m.net.GradientSource;
 import g2m.net.Tap;
 import picocli.CommandLine.Option;
 
-import java.util.LinkedHashSet;
 import java.util.List;
 
 /**
@@ -18,12 +17,12 @@ import java.util.List;
 class MapOptions extends BackendOptions {
     static final String DEFAULT_TAP = "conv5_1";
 
-    @Option(names = {"--layer", "--layers"}, paramLabel = "TAP", split = ",", converter = Converters.TapValue.class,
+    @Option(names = {"--layer", "--layers"}, paramLabel = "TAP", split = ",+", converter = Converters.TapValue.class,
             description = "tap(s) to take maps at: conv1_1 … conv5_3, pool1 … pool5, several from one pass (conv5_1,pool4); "
                     + "eval and bench default to " + DEFAULT_TAP)
     List<Tap> layers;
 
-    @Option(names = "--methods", paramLabel = "M", split = ",", defaultValue = "layercam,sgl-g1,sgl-g2,dgl",
+    @Option(names = "--methods", paramLabel = "M", split = ",+", defaultValue = "layercam,sgl-g1,sgl-g2,dgl",
             converter = Converters.MethodValue.class,
             description = "maps to compute (default: ${DEFAULT-VALUE}); also gradcam, gradcam++, xgradcam, hirescam")
     List<MapMethod> methods;
@@ -36,24 +35,27 @@ class MapOptions extends BackendOptions {
 
     /** The taps, each once, in the order given. */
     List<Tap> taps() {
-        if (layers == null || layers.isEmpty()) throw new Main.UserException("--layer is required (valid: " + Tap.validNames() + ")");
-        return List.copyOf(new LinkedHashSet<>(layers));
+        List<Tap> t = layers == null ? List.of() : layers.stream().filter(java.util.Objects::nonNull).distinct().toList();
+        if (t.isEmpty()) throw new Main.UserException("--layer: no layer given (valid: " + Tap.validNames() + ")");
+        return t;
     }
 
     /** The methods, each once, in the order given. */
     List<MapMethod> methods() {
-        return List.copyOf(new LinkedHashSet<>(methods));
+        List<MapMethod> m = methods == null ? List.of() : methods.stream().filter(java.util.Objects::nonNull).distinct().toList();
+        if (m.isEmpty()) throw new Main.UserException("--methods: no methods given (valid: " + MapMethod.validNames() + ")");
+        return m;
     }
 
     MapRequest request() {
         return MapRequest.of(taps(), methods()).withGradients(gradients);
     }
 
-    /** These options as arguments again (the demo runs the main job and eval with them). */
+    /** These options but --precision as arguments again (the demo runs the main job and eval with them). */
     List<String> asArguments() {
         return List.of("--layer", String.join(",", taps().stream().map(t -> t.id).toList()),
                 "--methods", String.join(",", methods().stream().map(m -> m.id).toList()),
-                "--gradients", gradients.id, "--device", device, "--precision", precision.id, "--threads", Integer.toString(threads));
+                "--gradients", gradients.id, "--device", device, "--threads", Integer.toString(threads));
     }
 
     /** Gives {@code --layer} the default {@link #DEFAULT_TAP} in commands that have one (eval, bench). */

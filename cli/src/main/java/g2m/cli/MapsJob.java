@@ -188,7 +188,6 @@ final class MapsJob {
     /** Range checks of the numeric options (the demo makes them too, before unpacking anything). */
     static void checkNumbers(Options o) {
         OptionChecks.atLeast("--batch", o.batch, 1);
-        OptionChecks.threads(o.threads);
         OptionChecks.maxPixels(o.maxPixels);
         OptionChecks.atLeast("--overlay-max-side", o.overlayMaxSide, 0);
     }
@@ -381,7 +380,7 @@ final class MapsJob {
         try {
             return Files.readAllLines(f, StandardCharsets.UTF_8).stream().map(String::strip).toList();
         } catch (IOException e) {
-            throw new Main.UserException("cannot read labels " + f + ": " + AtomicFiles.describe(e));
+            throw new Main.UserException("cannot read --class-names " + f + ": " + AtomicFiles.describe(e));
         }
     }
 

@@ -62,6 +62,20 @@ class SharedOptionsCliTest {
     }
 
     @Test
+    void emptyItemsAreSkippedAndAnEmptyListIsAUsageError() throws IOException {
+        assertEquals("conv5_1,pool4", bench("--layer", "conv5_1,,pool4,").get("layer").asText());
+        assertEquals("dgl,layercam", bench("--methods", "dgl,,layercam").get("methods").asText());
+        for (String[] c : new String[][] {{"bench", "--weights", WEIGHTS, "--methods", ","},
+                {"--layer", "conv5_1", "--weights", WEIGHTS, "--input", picture(), "--methods", ""}}) {
+            CliTest.Result r = CliTest.run(c);
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.oneLineError().contains("--methods: no methods given (valid: "), r.err());
+        }
+        CliTest.Result r = CliTest.run("bench", "--weights", WEIGHTS, "--layers", "conv9");
+        assertEquals("g2m-engine: --layers: unknown layer 'conv9'", r.oneLineError().strip().replaceAll(" \\(valid.*", ""));
+    }
+
+    @Test
     void aBadValueIsTheSameOneLineErrorInEveryCommand() {
         String[][] commands = {
                 {"--weights", WEIGHTS, "--input", picture(), "--output", dir.resolve("o").toString()},
@@ -88,7 +102,7 @@ class SharedOptionsCliTest {
                 CliTest.Result r = CliTest.run(args);
                 assertEquals(2, r.code(), String.join(" ", args) + ": " + r.err());
                 String err = r.oneLineError();
-                assertTrue(err.contains(b[0]) && err.contains(b[2]), String.join(" ", args) + ": " + err);
+                assertTrue(err.startsWith("g2m-engine: " + b[0] + ": ") && err.contains(b[2]), String.join(" ", args) + ": " + err);
             }
         }
         // a single-valued option of the main job given twice: one short line, not picocli's dump of the whole group

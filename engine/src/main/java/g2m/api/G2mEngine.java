@@ -71,7 +71,7 @@ public final class G2mEngine implements AutoCloseable {
             return this;
         }
 
-        /** cpu, cuda or auto (the default: CUDA where a usable GPU is found, else the CPU). */
+        /** cpu, cuda or auto (the default: the CPU until the CUDA backend has been validated on a GPU, then CUDA where a usable one is found). */
         public Builder device(String device) {
             this.device = device;
             return this;
@@ -185,7 +185,7 @@ public final class G2mEngine implements AutoCloseable {
      * inputs go through the network together, {@code batchSize} at a time.
      */
     public List<ImageMaps> maps(List<LoadedImage> images, MapRequest request) {
-        int[] all = request.classesFor(images.size());
+        int[] all = classes(request, images.size());
         List<LoadedImage> inputs = new ArrayList<>(images.size());
         for (LoadedImage im : images) inputs.add(Resizer.resizeShorterSide(im));
         ImageMaps[] out = new ImageMaps[images.size()];
@@ -227,10 +227,21 @@ public final class G2mEngine implements AutoCloseable {
      * pass (so {@code n} must fit it, see {@link #maxBatch}); the results have no picture.
      */
     public List<ImageMaps> maps(float[] nchw, int n, int h, int w, MapRequest request) {
-        BatchMaps r = run(nchw, n, h, w, request.classesFor(n), request);
+        BatchMaps r = run(nchw, n, h, w, classes(request, n), request);
         List<ImageMaps> out = new ArrayList<>(n);
         for (int j = 0; j < n; j++) out.add(perImage(r, j, null, request));
         return out;
+    }
+
+    /** The request's class for each of {@code n} images (null: top-1), all checked before any pass runs. */
+    private int[] classes(MapRequest request, int n) {
+        int[] c = request.classesFor(n);
+        if (c != null) {
+            for (int k : c) {
+                if (k < 0 || k >= numClasses()) throw new IllegalArgumentException("class " + k + " is outside 0.." + (numClasses() - 1));
+            }
+        }
+        return c;
     }
 
     private synchronized BatchMaps run(float[] x, int n, int h, int w, int[] classes, MapRequest request) {

@@ -21,19 +21,21 @@ public final class MapRequest {
     private final List<MapMethod> methods;
     private final GradientSource gradients;
     private final int[] classes;
+    private final boolean oneForAll;
 
-    private MapRequest(List<Tap> taps, List<MapMethod> methods, GradientSource gradients, int[] classes) {
+    private MapRequest(List<Tap> taps, List<MapMethod> methods, GradientSource gradients, int[] classes, boolean oneForAll) {
         this.taps = distinct("taps", taps);
         this.methods = distinct("methods", methods);
         if (gradients == null) throw new IllegalArgumentException("no gradient source given");
         this.gradients = gradients;
         this.classes = classes == null ? null : classes.clone();
         if (this.classes != null && this.classes.length == 0) throw new IllegalArgumentException("an empty list of target classes");
+        this.oneForAll = oneForAll;
     }
 
     /** The maps of {@code methods} at each of {@code taps}, from the tap's own gradient, for each image's top-1 class. */
     public static MapRequest of(List<Tap> taps, List<MapMethod> methods) {
-        return new MapRequest(taps, methods, GradientSource.TAP, null);
+        return new MapRequest(taps, methods, GradientSource.TAP, null, false);
     }
 
     /** The same at one tap. */
@@ -43,22 +45,23 @@ public final class MapRequest {
 
     /** The gradients from {@code g}: {@link GradientSource#LAYERCAM_LOC} reproduces layercam_loc's (and the seed table's). */
     public MapRequest withGradients(GradientSource g) {
-        return new MapRequest(taps, methods, g, classes);
+        return new MapRequest(taps, methods, g, classes, oneForAll);
     }
 
     /** Every image's maps explain class {@code c} (0-based). */
     public MapRequest withTargetClass(int c) {
-        return new MapRequest(taps, methods, gradients, new int[] {c});
+        return new MapRequest(taps, methods, gradients, new int[] {c}, true);
     }
 
-    /** Image i's maps explain {@code perImage[i]}: as many classes as images are passed. */
+    /** Image i's maps explain {@code perImage[i]}: exactly as many classes as images are passed. */
     public MapRequest withClasses(int... perImage) {
-        return new MapRequest(taps, methods, gradients, perImage);
+        if (perImage == null) throw new IllegalArgumentException("no target classes given");
+        return new MapRequest(taps, methods, gradients, perImage, false);
     }
 
     /** Each image's maps explain its own top-1 class (the default). */
     public MapRequest withTopClass() {
-        return new MapRequest(taps, methods, gradients, null);
+        return new MapRequest(taps, methods, gradients, null, false);
     }
 
     public List<Tap> taps() {
@@ -81,13 +84,13 @@ public final class MapRequest {
     /** The target class of each of {@code n} images, or null for each one's top-1. */
     int[] classesFor(int n) {
         if (classes == null) return null;
-        if (classes.length == n) return classes.clone();
-        if (classes.length == 1) {
+        if (oneForAll) {
             int[] c = new int[n];
             Arrays.fill(c, classes[0]);
             return c;
         }
-        throw new IllegalArgumentException(classes.length + " target classes for " + n + " images");
+        if (classes.length != n) throw new IllegalArgumentException(classes.length + " target classes for " + n + " images");
+        return classes.clone();
     }
 
     Tap shallowest() {

@@ -92,6 +92,9 @@ class G2mEngineTest {
             ImageMaps a = fromFile.maps(x, 1, 224, 256, req).get(0);
             ImageMaps b = fromMemory.maps(x, 1, 224, 256, req).get(0);
             for (MapMethod m : MapMethod.G2M) assertArrayEquals(a.map(Tap.CONV5_1, m).values(), b.map(Tap.CONV5_1, m).values(), m.id);
+            assertEquals(7, fromFile.maps(x, 1, 224, 256, req.withTargetClass(7)).get(0).targetClass());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> fromFile.maps(x, 1, 224, 256, req.withTargetClass(10)));
+            assertEquals("class 10 is outside 0..9", e.getMessage());
         }
 
         // no GPU: the backend fails first, and the weights are never made

@@ -38,6 +38,7 @@ class MapRequestTest {
         assertArrayEquals(new int[] {1, 2, 3}, r.withClasses(1, 2, 3).classesFor(3));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> r.withClasses(1, 2).classesFor(3));
         assertEquals("2 target classes for 3 images", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> r.withClasses(7).classesFor(3), "only withTargetClass serves every image");
         assertNull(r.withTargetClass(7).withTopClass().classes());
         assertThrows(IllegalArgumentException.class, () -> r.withClasses());
     }

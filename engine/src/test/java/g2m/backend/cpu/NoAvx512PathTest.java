@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -19,16 +20,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * default, and refuse bf16 and forced oneDNN convolutions in one line that says why.
  */
 class NoAvx512PathTest {
+    @org.junit.jupiter.api.io.TempDir
+    Path dir;
+
     @Test
     void belowAvx512TheDefaultIsIm2colAndTheFastModesAreRefusedInWords() throws IOException, InterruptedException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         ProcessBuilder pb = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-Xmx512m",
                 "-cp", System.getProperty("java.class.path"), NoAvx512Probe.class.getName());
         pb.environment().put("ONEDNN_MAX_CPU_ISA", "AVX2");
-        pb.redirectErrorStream(true);
+        Path log = dir.resolve("probe.txt");
+        pb.redirectErrorStream(true).redirectOutput(log.toFile());
         Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the probe finished");
+        boolean done = p.waitFor(120, TimeUnit.SECONDS);
+        if (!done) p.destroyForcibly();
+        String out = Files.readString(log, StandardCharsets.UTF_8);
+        assertTrue(done, "the probe finished within 120 s: " + out);
         assertEquals(0, p.exitValue(), out);
         Map<String, String> v = new HashMap<>();
         for (String line : out.lines().toList()) {

@@ -23,7 +23,8 @@ import static g2m.testing.Parity.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The bundled demo model (a trained narrow VGG16, cli/src/main/resources/g2m/demo/) against
+ * The bundled demo model (a trained narrow VGG16, cli/src/main/resources/g2m/demo/; so this test
+ * lives with the CLI, which ships the demo) against
  * PyTorch on two of its bundled samples, one 224x224 and one 224x288 (golden by
  * tools/demo/demo_golden.py, float64): the network input, logits, top-1 class and the four G2M
  * maps at conv5_1. Tolerances as in {@link Vgg16NetGoldenTest}: input 1e-6, logits and maps
