@@ -42,7 +42,11 @@ final class Kernels implements AutoCloseable {
 
     /** The fatbin resource's bytes; missing or empty = a build made without nvcc. */
     static byte[] readImage(String resource) {
-        try (InputStream in = Kernels.class.getResourceAsStream(resource)) {
+        // through the class loader: the fatbin lives in the kernels jar, which on the module path is
+        // another module (Class.getResourceAsStream would look in g2m.engine only)
+        ClassLoader loader = Kernels.class.getClassLoader();
+        String name = resource.startsWith("/") ? resource.substring(1) : resource;
+        try (InputStream in = loader == null ? ClassLoader.getSystemResourceAsStream(name) : loader.getResourceAsStream(name)) {
             if (in == null) throw new BackendUnavailableException(CudaNatives.BACKEND, MISSING);
             byte[] b = in.readAllBytes();
             if (b.length == 0) throw new BackendUnavailableException(CudaNatives.BACKEND, MISSING);
