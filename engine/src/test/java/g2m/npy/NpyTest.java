@@ -49,6 +49,23 @@ class NpyTest {
         }
     }
 
+    /**
+     * Mutants of a valid file (bytes flipped, truncated, huge lengths planted, spans cut or
+     * repeated): each is read or refused with a one-line NpyException, and reading allocates at
+     * most a few times the file's size (a planted header length or shape never sizes a buffer).
+     */
+    @Test
+    void mutantsAreReadOrRefusedInOneLineWithBoundedMemory() throws IOException {
+        float[] a = new float[2 * 3 * 4 * 5];
+        for (int i = 0; i < a.length; i++) a[i] = i - 7.5f;
+        Path seedFile = dir.resolve("seed.npy");
+        Npy.writeFloat32(seedFile, a, 0, 24, 5, false);
+        byte[] seed = Files.readAllBytes(seedFile);
+        assertArrayEquals(a, Npy.readFloat32(seedFile).data(), "the seed file is valid");
+        int rejected = g2m.weights.FuzzSupport.fuzz(seed, dir, "m.npy", 21, 3000, 16, 1 << 20, NpyException.class, Npy::readFloat32);
+        assertTrue(rejected > 1500, "most mutants are not valid .npy files: " + rejected + " of 3000 refused");
+    }
+
     @Test
     void readsBackWhatItWrites() {
         float[] a = new float[15];
