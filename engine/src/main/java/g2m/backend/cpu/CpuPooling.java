@@ -38,14 +38,13 @@ final class CpuPooling {
     }
 
     /**
-     * The value {@link #argmax2x2} selects from a window (a, b / c, d): the first strict maximum, a
-     * NaN counting as one.
+     * The maximum of a window (a, b / c, d), NaN if any is NaN: the value {@link #argmax2x2}
+     * selects, except that of two zeros +0 wins here wherever it stands. Math.max compiles to
+     * branch-free max instructions; the compare-and-select it replaced mispredicted on every
+     * other window of real activations (the pool was a fifth of a bf16 call at batch 1).
      */
     static float max2x2(float a, float b, float c, float d) {
-        float m = a;
-        m = (b > m | b != b) ? b : m;
-        m = (c > m | c != c) ? c : m;
-        return (d > m | d != d) ? d : m;
+        return Math.max(Math.max(a, b), Math.max(c, d));
     }
 
     /**

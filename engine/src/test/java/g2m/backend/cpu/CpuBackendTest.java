@@ -229,6 +229,22 @@ class CpuBackendTest {
         }
     }
 
+    /** The forward pool's window maximum: the value the backward's first-strict-maximum rule picks, NaN wins, +0 over -0. */
+    @Test
+    void maxPoolWindowValue() {
+        assertTrue(Float.isNaN(CpuPooling.max2x2(1, Float.NaN, 3, 2)) && Float.isNaN(CpuPooling.max2x2(Float.NaN, 5, 6, 7)));
+        assertEquals(-1f, CpuPooling.max2x2(-1, -2, -3, -4));
+        assertEquals(Float.floatToRawIntBits(0f), Float.floatToRawIntBits(CpuPooling.max2x2(-0f, 0f, -1, -2)), "+0 over -0");
+        Random r = new Random(5);
+        for (int i = 0; i < 100_000; i++) {
+            float[] v = new float[4];
+            for (int k = 0; k < 4; k++) v[k] = r.nextInt(5) - 2;          // many ties
+            float first = v[0];
+            for (int k = 1; k < 4; k++) if (v[k] > first) first = v[k];
+            assertEquals(first, CpuPooling.max2x2(v[0], v[1], v[2], v[3]), 0f);
+        }
+    }
+
     @Test
     void maxPoolTiesGoToTheFirstElementInRowMajorOrder() {
         // 4x5 input (last column dropped): window (0,0) all zero, window (0,1) max 4 at window positions 1
