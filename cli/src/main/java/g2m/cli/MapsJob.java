@@ -398,7 +398,7 @@ final class MapsJob {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        AtomicFiles.write(target, true, ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
+        AtomicFiles.write(target, true, bytes);
     }
 
     private static double round(double v) {

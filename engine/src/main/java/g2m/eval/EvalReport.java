@@ -8,7 +8,6 @@ import g2m.maps.MapMethod;
 import g2m.net.Tap;
 import g2m.weights.AtomicFiles;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -274,11 +273,7 @@ public final class EvalReport {
     }
 
     private static void writeText(Path f, String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        AtomicFiles.write(f, true, ch -> {
-            ByteBuffer buf = ByteBuffer.wrap(b);
-            while (buf.hasRemaining()) ch.write(buf);
-        });
+        AtomicFiles.write(f, true, s.getBytes(StandardCharsets.UTF_8));
     }
 
     private static String csvField(String s) {

@@ -7,7 +7,6 @@ import g2m.net.Tap;
 import g2m.weights.AtomicFiles;
 import g2m.weights.WeightsException;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -51,10 +50,7 @@ public final class HtmlReport {
         byte[] b = html.getBytes(StandardCharsets.UTF_8);
         Path f = dir.resolve(FILE);
         try {
-            AtomicFiles.write(f, true, ch -> {
-                ByteBuffer buf = ByteBuffer.wrap(b);
-                while (buf.hasRemaining()) ch.write(buf);
-            });
+            AtomicFiles.write(f, true, b);
         } catch (WeightsException e) {
             throw new EvalOutputException(e.getMessage() + "; the checkpoint is complete: run the same command again to write the report", e);
         }

@@ -7,7 +7,6 @@ import g2m.weights.WeightsException;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.opencv_core.Mat;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -87,10 +86,7 @@ public final class Localizer {
             buf.get(png);
         }
         try {
-            AtomicFiles.write(target, true, ch -> {
-                ByteBuffer b = ByteBuffer.wrap(png);
-                while (b.hasRemaining()) ch.write(b);
-            });
+            AtomicFiles.write(target, true, png);
         } catch (WeightsException e) {          // the output, not the picture: a full disk, something in the way
             throw new EvalOutputException(e.getMessage(), e);
         }

@@ -92,10 +92,7 @@ public final class Npy {
     public static void writeFloat32(Path target, float[] data, int offset, int height, int width, boolean overwrite) {
         byte[] content = encode(data, offset, height, width);
         try {
-            AtomicFiles.write(target, overwrite, ch -> {
-                ByteBuffer b = ByteBuffer.wrap(content);
-                while (b.hasRemaining()) ch.write(b);
-            });
+            AtomicFiles.write(target, overwrite, content);
         } catch (WeightsException e) {
             throw new NpyException(e.getMessage(), e);
         }

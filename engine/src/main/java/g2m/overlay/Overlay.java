@@ -12,7 +12,6 @@ import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.Scalar;
 import org.bytedeco.opencv.opencv_core.Size;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;
@@ -235,10 +234,7 @@ public final class Overlay {
 
     static void writeBytes(Path target, byte[] content, boolean overwrite) {
         try {
-            AtomicFiles.write(target, overwrite, ch -> {
-                ByteBuffer b = ByteBuffer.wrap(content);
-                while (b.hasRemaining()) ch.write(b);
-            });
+            AtomicFiles.write(target, overwrite, content);
         } catch (WeightsException e) {
             throw new ImageException(e.getMessage(), e);
         }

@@ -33,6 +33,14 @@ public final class AtomicFiles {
      * Writes {@code target} atomically. Refuses an existing target unless {@code overwrite};
      * on any failure the temporary file is removed and the target is untouched.
      */
+    /** {@link #write(Path, boolean, Body)} of bytes already in memory. */
+    public static void write(Path target, boolean overwrite, byte[] content) {
+        write(target, overwrite, ch -> {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(content);
+            while (b.hasRemaining()) ch.write(b);
+        });
+    }
+
     public static void write(Path target, boolean overwrite, Body body) {
         Path abs = target.toAbsolutePath();
         if (Files.isDirectory(abs)) throw new WeightsException(target + " is a directory");

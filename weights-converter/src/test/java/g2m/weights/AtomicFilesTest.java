@@ -24,6 +24,7 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -42,6 +43,18 @@ class AtomicFilesTest {
 
     static void writeSmall(Path target) {
         AtomicFiles.write(target, false, ch -> ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3})));
+    }
+
+    @Test
+    void bytesInMemoryAreWrittenWholeAndAnExistingFileOnlyWithOverwrite() throws IOException {
+        Path target = dir.resolve("big.bin");
+        byte[] b = new byte[3 << 20];
+        for (int i = 0; i < b.length; i++) b[i] = (byte) (i * 31);
+        AtomicFiles.write(target, false, b);
+        assertArrayEquals(b, Files.readAllBytes(target));
+        assertThrows(WeightsException.class, () -> AtomicFiles.write(target, false, new byte[] {1}));
+        AtomicFiles.write(target, true, new byte[] {1});
+        assertArrayEquals(new byte[] {1}, Files.readAllBytes(target));
     }
 
     @Test
