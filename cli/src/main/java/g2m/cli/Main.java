@@ -75,7 +75,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         Version version = new Version();
         for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(version);
         cl.setParameterExceptionHandler((ex, a) -> {
-            String value = badValue(ex.getMessage(), typedName(ex, a));
+            String value = badValue(ex, a);
             String twice = givenTwice(ex.getMessage());
             String help = " (run '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options)";
             err.println(Messages.error(value != null ? value : twice != null ? twice + help : ex.getMessage() + suggestion(ex) + help));
@@ -99,15 +99,17 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         }
     }
 
-    private static final java.util.regex.Pattern BAD_VALUE = java.util.regex.Pattern.compile("(?s)Invalid value for option '(--[\\w-]+)'(?: \\([^)]*\\))?: (.*)");
-
     /**
-     * A value one of {@link Converters} refused, as "--gradients: unknown gradient source 'pool'
-     * (valid: tap, layercam_loc)": the parser's message already names the valid values. Else null.
+     * A value an option's converter refused ({@link Converters}, or picocli's own for numbers), as
+     * "--gradients: unknown gradient source 'pool' (valid: tap, layercam_loc)": the converter's
+     * message already names the valid values. Else null.
      */
-    static String badValue(String picocliMessage, String typed) {
-        java.util.regex.Matcher m = BAD_VALUE.matcher(picocliMessage == null ? "" : picocliMessage);
-        return m.matches() ? (typed != null ? typed : m.group(1)) + ": " + m.group(2) : null;
+    static String badValue(CommandLine.ParameterException ex, String[] args) {
+        if (!(ex.getCause() instanceof CommandLine.TypeConversionException t) || !(ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o)) {
+            return null;
+        }
+        String typed = typedName(ex, args);
+        return (typed != null ? typed : o.longestName()) + ": " + t.getMessage();
     }
 
     /** The name of the failing option as the user wrote it (--layer, not picocli's longest name --layers), or null. */
