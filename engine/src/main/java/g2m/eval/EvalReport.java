@@ -128,10 +128,10 @@ public final class EvalReport {
         for (int k = 0; k < stats.length; k++) {
             LocStats s = stats[k];
             double[] m = s.maxBox().maxBoxAcc();
-            boolean none = s.images() == 0;
+            long n = s.images();
             sb.append(String.format(Locale.ROOT, "| %-8s | %-10s | %-11s | %-5s | %-5s | %-5s | %-8s |%n", taps.get(k / methods.size()).id,
-                    methods.get(k % methods.size()).id, none ? "n/a" : LocStats.twoDecimals(s.maxBox().value()), none ? "n/a" : LocStats.twoDecimals(m[0]),
-                    none ? "n/a" : LocStats.twoDecimals(m[1]), none ? "n/a" : LocStats.twoDecimals(m[2]), s.meanIouText()));
+                    methods.get(k % methods.size()).id, LocStats.twoDecimals(s.maxBox().value(), n), LocStats.twoDecimals(m[0], n),
+                    LocStats.twoDecimals(m[1], n), LocStats.twoDecimals(m[2], n), s.meanIouText()));
         }
         if (withPxAp) {
             sb.append("\nPxAP (Choe et al. 2020; pixel average precision over the object masks, ignored pixels left out, thresholds 0…0.99):\n\n");
@@ -164,7 +164,7 @@ public final class EvalReport {
                     .append(LocStats.percent(s.top1Loc(), n)).append(',').append(LocStats.percent(s.top5Loc(), n)).append(',')
                     .append(LocStats.percent(s.gtKnown(), n)).append(',').append(LocStats.percent(s.top1Cls(), n)).append(',')
                     .append(LocStats.percent(s.top5Cls(), n)).append(',').append(s.meanIouText()).append(',')
-                    .append(n == 0 ? "n/a" : LocStats.twoDecimals(s.maxBox().value()));
+                    .append(LocStats.twoDecimals(s.maxBox().value(), n));
             if (withPxAp) sb.append(',').append(pxAp(s));
             sb.append('\n');
         }

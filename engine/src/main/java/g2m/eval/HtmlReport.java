@@ -115,10 +115,9 @@ public final class HtmlReport {
             for (MapMethod m : methods) {
                 LocStats s = report.stats(t, m);
                 double[] acc = s.maxBox().maxBoxAcc();
-                boolean none = s.images() == 0;
                 h.append("<tr data-layer=\"").append(t.id).append("\" data-method=\"").append(esc(m.id)).append("\"><td>").append(t.id).append("</td><td>")
-                        .append(esc(m.id)).append("</td><td>").append(none ? "n/a" : LocStats.twoDecimals(s.maxBox().value()));
-                for (double a : acc) h.append("</td><td>").append(none ? "n/a" : LocStats.twoDecimals(a));
+                        .append(esc(m.id)).append("</td><td>").append(LocStats.twoDecimals(s.maxBox().value(), s.images()));
+                for (double a : acc) h.append("</td><td>").append(LocStats.twoDecimals(a, s.images()));
                 h.append("</td><td>").append(s.meanIouText()).append("</td></tr>\n");
             }
         }

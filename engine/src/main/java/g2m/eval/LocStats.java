@@ -79,6 +79,11 @@ final class LocStats {
         return BigDecimal.valueOf(count).multiply(BigDecimal.valueOf(100)).divide(BigDecimal.valueOf(n), 2, RoundingMode.HALF_EVEN).toPlainString();
     }
 
+    /** {@link #twoDecimals(double)}, or "n/a" when it is over no image. */
+    public static String twoDecimals(double percent, long images) {
+        return images == 0 ? "n/a" : twoDecimals(percent);
+    }
+
     /** A percentage already computed, with two decimals (halves to even on its exact binary value). */
     public static String twoDecimals(double percent) {
         return new BigDecimal(percent).setScale(2, RoundingMode.HALF_EVEN).toPlainString();
