@@ -114,9 +114,9 @@ final class BenchCommand implements Callable<Integer> {
             double mean = Arrays.stream(lat).average().orElseThrow();
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("device", engine.device());
-            o.put("layer", String.join(",", request.taps().stream().map(t -> t.id).toList()));
+            o.put("layer", map.layerIds());
             o.put("batch", batch);
-            o.put("methods", String.join(",", request.methods().stream().map(m -> m.id).toList()));
+            o.put("methods", map.methodIds());
             if (request.gradients() != GradientSource.TAP) o.put("gradients", request.gradients().id);
             o.put("weights", weights == null ? "random full-size VGG16 (seed 7)" : weights.toString());
             o.put("input", h + "x" + wd);

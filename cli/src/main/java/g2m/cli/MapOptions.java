@@ -51,10 +51,19 @@ class MapOptions extends BackendOptions {
         return MapRequest.of(taps(), methods()).withGradients(gradients);
     }
 
+    /** The taps as the engine names them, comma-separated. */
+    String layerIds() {
+        return String.join(",", taps().stream().map(t -> t.id).toList());
+    }
+
+    /** The methods as the engine names them, comma-separated. */
+    String methodIds() {
+        return String.join(",", methods().stream().map(m -> m.id).toList());
+    }
+
     /** These options but --precision as arguments again (the demo runs the main job and eval with them). */
     List<String> asArguments() {
-        return List.of("--layer", String.join(",", taps().stream().map(t -> t.id).toList()),
-                "--methods", String.join(",", methods().stream().map(m -> m.id).toList()),
+        return List.of("--layer", layerIds(), "--methods", methodIds(),
                 "--gradients", gradients.id, "--device", device, "--threads", Integer.toString(threads));
     }
 
