@@ -4,7 +4,7 @@
  * {@code MapMethod}, {@code Precision}, {@code LoadedImage}, the weights' {@code Checkpoint});
  * {@code g2m.eval} is the WSOL evaluation as a library. The backends' implementations stay inside.
  *
- * <p>Compiled on its own with --release 17 (see the pom), for Maven's jar tool on JDK 17.
+ * <p>Compiled on its own with --release 17 (the parent pom's module-descriptor profile), for Maven's jar tool on JDK 17.
  */
 module g2m.engine {
     requires transitive g2m.weights;

@@ -2,7 +2,7 @@
  * VGG16 weights: the engine's safetensors format, the PyTorch (.pth) and Caffe (.caffemodel)
  * readers, the converter, the content-addressed cache and the fetcher.
  *
- * <p>Compiled on its own with --release 17 (see the pom): the classes are release 21, but Maven
+ * <p>Compiled on its own with --release 17 (the parent pom's module-descriptor profile): the classes are release 21, but Maven
  * may run on JDK 17, whose jar tool must read this descriptor when it packs the jar.
  */
 module g2m.weights {
