@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import g2m.backend.BackendUnavailableException;
 import g2m.backend.DeviceOutOfMemoryException;
+import g2m.backend.cpu.Bf16Cpu;
 import g2m.backend.cuda.CudaBackend;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -86,11 +87,16 @@ class DeviceCliTest {
         assertTrue(j.get("device").asText().contains("--precision tf32 ignored, the CPU computes in fp32"), j.toString());
     }
 
-    /** bf16 is a CPU mode too (AVX-512 bf16, which the project's machines have): bench runs and says so. */
+    /** bf16 is a CPU mode too where the CPU has AVX-512 bf16: bench runs and says so; elsewhere one line, exit 2. */
     @Test
-    void bf16RunsOnTheCpu() throws Exception {
+    void bf16RunsOnTheCpuOrIsRefusedInOneLine() throws Exception {
         CliTest.Result b = run("bench", "--device", "cpu", "--precision", "bf16", "--layer", "pool5", "--batch", "1", "--size", "32",
                 "--seconds", "0", "--min-runs", "1", "--warmup", "0", "--weights", fixture("tiny_vgg16_zip.pth"));
+        if (!Bf16Cpu.available()) {
+            assertEquals(2, b.code(), b.err());
+            assertEquals("g2m-engine: CPU backend unavailable for --precision bf16: this CPU has no AVX-512 bf16 instructions", b.err().strip());
+            return;
+        }
         assertEquals(0, b.code(), b.err());
         JsonNode j = new ObjectMapper().readTree(b.out());
         assertTrue(j.get("device").asText().contains("bf16 products"), j.toString());

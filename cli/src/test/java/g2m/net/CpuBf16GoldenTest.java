@@ -1,6 +1,7 @@
 package g2m.net;
 
 import g2m.backend.Precision;
+import g2m.backend.cpu.Bf16Cpu;
 import g2m.backend.cpu.ConvPath;
 import g2m.backend.cpu.CpuBackend;
 import g2m.maps.MapMethod;
@@ -41,12 +42,13 @@ class CpuBf16GoldenTest {
 
     @BeforeAll
     static void open() {
+        Bf16Cpu.assume();
         backend = new CpuBackend(0, Precision.BF16, ConvPath.AUTO, null);
     }
 
     @AfterAll
     static void close() {
-        backend.close();
+        if (backend != null) backend.close();
     }
 
     @Test

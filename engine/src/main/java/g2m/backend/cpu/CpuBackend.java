@@ -21,8 +21,9 @@ import java.util.List;
  * ({@code cblas_sgemm} on native pointers, never on Java arrays), the other loops in Java on
  * direct buffers.
  *
- * <p><b>Convolutions</b> go to oneDNN ({@link DnnlConv}) where it loads and finds AVX-512 (see
- * {@link ConvPath}); elsewhere, or with ConvPath.IM2COL, they are im2col + sgemm cut into tiles
+ * <p><b>Convolutions</b> go to oneDNN ({@link DnnlConv}) where it loads and finds AVX2 or better
+ * (see {@link ConvPath}; with AVX2 alone conv1_1 stays on im2col, which measured faster there);
+ * elsewhere, or with ConvPath.IM2COL, they are im2col + sgemm cut into tiles
  * of about {@link #TILE_COLUMNS}
  * output positions: a large image in blocks of whole rows, small images (deep layers, 14×14)
  * side by side (see {@link Conv3x3}). The column matrices, staging and halo buffers are
@@ -64,6 +65,9 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     private final DerivedWeights derived;
     /** oneDNN convolutions and (bf16) fully connected products; null where not used. */
     private final DnnlConv dnnlConv;
+    /** AUTO without AVX-512: a convolution whose image side has fewer than {@link #FEW_CHANNELS} channels stays on im2col. */
+    private final boolean im2colForFewChannels;
+    static final int FEW_CHANNELS = 16;
     private final DnnlFc dnnlFc;
     /** Heap scratch for the chunked loops, per thread. */
     private final ThreadLocal<Im2col.Scratch> scratch = ThreadLocal.withInitial(Im2col.Scratch::new);
@@ -106,12 +110,14 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
             throw new BackendUnavailableException("CPU", "for --precision bf16", Dnnl.load()
                     ? "this CPU has no AVX-512 bf16 instructions" : "oneDNN did not load (" + Dnnl.loadError() + ")", null);
         }
-        if (convPath == ConvPath.ONEDNN && !Dnnl.hasAvx512()) {
+        if (convPath == ConvPath.ONEDNN && !Dnnl.hasAvx2()) {
             throw new BackendUnavailableException("CPU", "with oneDNN convolutions", Dnnl.load()
-                    ? "this CPU has no AVX-512" : "oneDNN did not load (" + Dnnl.loadError() + ")", null);
+                    ? "this CPU has no AVX2" : "oneDNN did not load (" + Dnnl.loadError() + ")", null);
         }
-        // without AVX-512 oneDNN's kernels were not measured here; im2col + OpenBLAS stays the default then
-        ConvPath path = convPath == ConvPath.AUTO && !Dnnl.hasAvx512() ? ConvPath.IM2COL : convPath;
+        // below AVX2 oneDNN's kernels were not measured; im2col + OpenBLAS stays the default there
+        ConvPath path = convPath == ConvPath.AUTO && !Dnnl.hasAvx2() ? ConvPath.IM2COL : convPath;
+        // with AVX2 alone, oneDNN lost to im2col on conv1_1's 3 channels (benchmarks/README.md)
+        this.im2colForFewChannels = convPath == ConvPath.AUTO && !bf16 && !Dnnl.hasAvx512();
         this.threads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         openblas_nolapack.blas_set_num_threads(1); // the pool parallelizes; see the class comment
         this.parallel = new Parallel(this.threads);
@@ -154,7 +160,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     @Override
     public String description() {
-        String convs = dnnlConv == null ? "" : ", oneDNN convolutions";
+        String convs = dnnlConv == null ? "" : im2colForFewChannels ? ", oneDNN convolutions (im2col below 16 input channels)" : ", oneDNN convolutions";
         return openblas_nolapack.OPENBLAS_VERSION.trim() + convs + (precision == Precision.BF16 ? ", bf16 products" : "")
                 + " on " + cpuModel() + ", " + threads + " thread" + (threads == 1 ? "" : "s") + (note == null ? "" : "; " + note);
     }
@@ -253,7 +259,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     @Override
     protected void doConv3x3Forward(CpuArray x, CpuArray w, CpuArray b, CpuArray y) {
-        if (dnnlConv != null) {
+        if (onDnnl(x.dim(1))) {
             dnnlConv.forward(x, w, b, y, false);
         } else {
             conv.forward(x, w, b, y, w.dim(0));
@@ -263,7 +269,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     /** With oneDNN the ReLU is a post-op of the convolution (no second pass over y); else conv, then ReLU. */
     @Override
     protected void doConv3x3ForwardRelu(CpuArray x, CpuArray w, CpuArray b, CpuArray y) {
-        if (dnnlConv != null) {
+        if (onDnnl(x.dim(1))) {
             dnnlConv.forward(x, w, b, y, true);
         } else {
             conv.forward(x, w, b, y, w.dim(0));
@@ -273,16 +279,21 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     @Override
     protected void doConv3x3BackwardData(CpuArray dy, CpuArray w, CpuArray dx) {
-        if (dnnlConv != null) {
+        if (onDnnl(dx.dim(1))) {
             dnnlConv.backwardData(dy, w, dx);
         } else {
             conv.backwardData(dy, w, dx, w.dim(1));
         }
     }
 
+    /** Whether a convolution with c channels on the image side (x forward, dx backward) goes to oneDNN. */
+    private boolean onDnnl(int c) {
+        return dnnlConv != null && !(im2colForFewChannels && c < FEW_CHANNELS);
+    }
+
     /** oneDNN's implementation name for a convolution shape, or "im2col" where this backend uses its own path. */
     public String convImplementation(int n, int c, int k, int h, int w, boolean backward) {
-        return dnnlConv != null ? "oneDNN " + dnnlConv.implementation(n, c, k, h, w, backward) : "im2col+sgemm";
+        return onDnnl(c) ? "oneDNN " + dnnlConv.implementation(n, c, k, h, w, backward) : "im2col+sgemm";
     }
 
     // ---------------------------------------------------------------- ReLU

@@ -28,7 +28,7 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * work is done.
  *
  * <p>{@link #load} tells whether the natives load on this machine and its CPU has what the
- * callers need (AVX-512 for fp32, AVX-512 bf16 for bf16); where not, the backend keeps its own
+ * callers need (AVX2 for fp32, AVX-512 bf16 for bf16); where not, the backend keeps its own
  * im2col path (fp32) or refuses the precision (bf16).
  */
 final class Dnnl implements AutoCloseable {
@@ -71,7 +71,12 @@ final class Dnnl implements AutoCloseable {
         return loadError;
     }
 
-    /** Whether oneDNN finds AVX-512 on this CPU (its fast fp32 kernels); false if it did not load. */
+    /** Whether oneDNN finds AVX2 (with FMA) on this CPU, the least its convolutions measured faster than im2col with; false if it did not load. */
+    static boolean hasAvx2() {
+        return load() && dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx2;
+    }
+
+    /** Whether oneDNN finds AVX-512 on this CPU (its "brgemm" fp32 kernels); false if it did not load. */
     static boolean hasAvx512() {
         return load() && dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
     }

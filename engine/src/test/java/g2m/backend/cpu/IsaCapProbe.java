@@ -5,18 +5,21 @@ import g2m.backend.Backends;
 import g2m.backend.Precision;
 
 /**
- * Run by {@link NoAvx512PathTest} in a child JVM whose oneDNN is capped below AVX-512
- * ({@code ONEDNN_MAX_CPU_ISA=AVX2}): prints what the CPU backend chose, one {@code key=value} a line.
+ * Run by {@link IsaCapPathTest} in a child JVM whose oneDNN is capped ({@code ONEDNN_MAX_CPU_ISA}):
+ * prints what the CPU backend chose, one {@code key=value} a line.
  */
-public final class NoAvx512Probe {
-    private NoAvx512Probe() {}
+public final class IsaCapProbe {
+    private IsaCapProbe() {}
 
     public static void main(String[] args) {
         System.out.println("loaded=" + Dnnl.load());
+        System.out.println("avx2=" + Dnnl.hasAvx2());
         System.out.println("avx512=" + Dnnl.hasAvx512());
         System.out.println("bf16=" + Dnnl.hasBf16());
         try (CpuBackend be = new CpuBackend(1)) {
             System.out.println("auto=" + be.convImplementation(1, 64, 64, 224, 224, false));
+            System.out.println("auto-3-channels=" + be.convImplementation(8, 3, 64, 224, 224, false));
+            System.out.println("auto-backward-3-channels=" + be.convImplementation(2, 3, 64, 16, 16, true));
         }
         for (Object[] c : new Object[][] {{Precision.BF16, ConvPath.AUTO}, {Precision.FP32, ConvPath.ONEDNN}}) {
             try (CpuBackend be = new CpuBackend(1, (Precision) c[0], (ConvPath) c[1], null)) {
