@@ -52,7 +52,7 @@ public class ConvLayerBenchmark {
     @Param({"1", "8"})
     public int batch;
 
-    @Param({"im2col", "onednn", "onednn-bf16"})
+    @Param({"im2col", "onednn", "onednn-bf16", "winograd"})
     public String path;
 
     @Param({"forward", "backward"})
@@ -83,7 +83,7 @@ public class ConvLayerBenchmark {
         int c = s[0], k = s[1], h = s[2];
         forward = direction.equals("forward");
         Precision p = path.equals("onednn-bf16") ? Precision.BF16 : Precision.FP32;
-        be = new CpuBackend(threads, p, path.equals("im2col") ? ConvPath.IM2COL : ConvPath.ONEDNN, null);
+        be = new CpuBackend(threads, p, path.equals("onednn-bf16") ? ConvPath.ONEDNN : ConvPath.parse(path), null);
         SplittableRandom r = new SplittableRandom(1);
         x = be.upload(random(r, batch * (forward ? c : k) * h * h), batch, forward ? c : k, h, h);
         w = be.upload(random(r, k * c * 9), k, c, 3, 3);

@@ -21,9 +21,9 @@ import java.util.List;
  * ({@code cblas_sgemm} on native pointers, never on Java arrays), the other loops in Java on
  * direct buffers.
  *
- * <p><b>Convolutions</b> go to oneDNN ({@link DnnlConv}) where it loads and finds AVX2 or better
- * (see {@link ConvPath}; with AVX2 alone conv1_1 stays on im2col, which measured faster there);
- * elsewhere, or with ConvPath.IM2COL, they are im2col + sgemm cut into tiles
+ * <p><b>Convolutions</b> go to oneDNN ({@link DnnlConv}) where it loads and finds AVX-512; with
+ * AVX2 alone, per shape, to Winograd F(4×4, 3×3) ({@link Winograd43}), oneDNN or im2col, as
+ * measured ({@link #route}); below AVX2, or with ConvPath.IM2COL, they are im2col + sgemm cut into tiles
  * of about {@link #TILE_COLUMNS}
  * output positions: a large image in blocks of whole rows, small images (deep layers, 14×14)
  * side by side (see {@link Conv3x3}). The column matrices, staging and halo buffers are
@@ -61,13 +61,20 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     private final CpuPooling pooling;
     private final BlasFc blasFc;
     private final Precision precision;
-    /** Weight copies in oneDNN's layouts; null without oneDNN. */
+    /** Weight copies in oneDNN's layouts and Winograd's transforms. */
     private final DerivedWeights derived;
     /** oneDNN convolutions and (bf16) fully connected products; null where not used. */
     private final DnnlConv dnnlConv;
-    /** AUTO without AVX-512: a convolution whose image side has fewer than {@link #FEW_CHANNELS} channels stays on im2col. */
-    private final boolean im2colForFewChannels;
+    /** Winograd F(4x4, 3x3) convolutions; null where not used. */
+    private final Winograd43 winograd;
+    /** IM2COL, ONEDNN or WINOGRAD for every convolution, or AUTO: see {@link #route}. */
+    private final ConvPath path;
+    /** AUTO on a CPU with AVX2 but not AVX-512 (fp32): the per-shape choice of {@link #route}. */
+    private final boolean avx2Routes;
+    /** {@link #route}: fewer image-side channels than this stay on im2col (conv1_1). */
     static final int FEW_CHANNELS = 16;
+    /** {@link #route}: Winograd needs at least this many channels on both sides and this many 4×4 tiles. */
+    static final int WINOGRAD_CHANNELS = 128, WINOGRAD_TILES = 48;
     private final DnnlFc dnnlFc;
     /** Heap scratch for the chunked loops, per thread. */
     private final ThreadLocal<Im2col.Scratch> scratch = ThreadLocal.withInitial(Im2col.Scratch::new);
@@ -110,22 +117,26 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
             throw new BackendUnavailableException("CPU", "for --precision bf16", Dnnl.load()
                     ? "this CPU has no AVX-512 bf16 instructions" : "oneDNN did not load (" + Dnnl.loadError() + ")", null);
         }
+        if (bf16 && convPath != ConvPath.AUTO && convPath != ConvPath.ONEDNN) {
+            throw new IllegalArgumentException("bf16 convolutions are oneDNN's; " + convPath + " computes in fp32");
+        }
         if (convPath == ConvPath.ONEDNN && !Dnnl.hasAvx2()) {
             throw new BackendUnavailableException("CPU", "with oneDNN convolutions", Dnnl.load()
                     ? "this CPU has no AVX2" : "oneDNN did not load (" + Dnnl.loadError() + ")", null);
         }
         // below AVX2 oneDNN's kernels were not measured; im2col + OpenBLAS stays the default there
-        ConvPath path = convPath == ConvPath.AUTO && !Dnnl.hasAvx2() ? ConvPath.IM2COL : convPath;
-        // with AVX2 alone, oneDNN lost to im2col on conv1_1's 3 channels (benchmarks/README.md)
-        this.im2colForFewChannels = convPath == ConvPath.AUTO && !bf16 && !Dnnl.hasAvx512();
+        this.path = convPath == ConvPath.AUTO && !Dnnl.hasAvx2() ? ConvPath.IM2COL : convPath;
+        // AVX2 without AVX-512: the per-shape choice measured on Zen 2 (route); with AVX-512 oneDNN throughout
+        this.avx2Routes = path == ConvPath.AUTO && !bf16 && !Dnnl.hasAvx512();
         this.threads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         openblas_nolapack.blas_set_num_threads(1); // the pool parallelizes; see the class comment
         this.parallel = new Parallel(this.threads);
         this.conv = new Conv3x3(memory, parallel, () -> tileColumns);
         this.pooling = new CpuPooling(parallel, scratch);
         this.blasFc = new BlasFc(parallel, this.threads);
-        boolean dnnl = bf16 || path != ConvPath.IM2COL;
-        this.derived = dnnl ? new DerivedWeights(memory) : null;
+        boolean dnnl = bf16 || path == ConvPath.ONEDNN || path == ConvPath.AUTO;
+        this.derived = new DerivedWeights(memory);
+        this.winograd = path == ConvPath.WINOGRAD || avx2Routes ? new Winograd43(memory, derived, parallel) : null;
         this.dnnlConv = dnnl ? new DnnlConv(memory, derived, bf16) : null;
         this.dnnlFc = bf16 ? new DnnlFc(memory, derived) : null;
     }
@@ -160,7 +171,12 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     @Override
     public String description() {
-        String convs = dnnlConv == null ? "" : im2colForFewChannels ? ", oneDNN convolutions (im2col below 16 input channels)" : ", oneDNN convolutions";
+        String convs = switch (path) {
+            case IM2COL -> "";
+            case ONEDNN -> ", oneDNN convolutions";
+            case WINOGRAD -> ", Winograd convolutions";
+            case AUTO -> avx2Routes ? ", Winograd and oneDNN convolutions" : ", oneDNN convolutions";
+        };
         return openblas_nolapack.OPENBLAS_VERSION.trim() + convs + (precision == Precision.BF16 ? ", bf16 products" : "")
                 + " on " + cpuModel() + ", " + threads + " thread" + (threads == 1 ? "" : "s") + (note == null ? "" : "; " + note);
     }
@@ -193,7 +209,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     /** Frees an array's block, and the weight copies made from it. */
     void release(NativeBlock b) {
-        if (derived != null && b != null) derived.forget(b);
+        if (b != null) derived.forget(b);
         memory.release(b);
     }
 
@@ -238,7 +254,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         parallel.close();
         if (dnnlConv != null) dnnlConv.close();
         if (dnnlFc != null) dnnlFc.close();
-        if (derived != null) derived.clear();
+        derived.clear();
         memory.close();
     }
 
@@ -259,41 +275,58 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     @Override
     protected void doConv3x3Forward(CpuArray x, CpuArray w, CpuArray b, CpuArray y) {
-        if (onDnnl(x.dim(1))) {
-            dnnlConv.forward(x, w, b, y, false);
-        } else {
-            conv.forward(x, w, b, y, w.dim(0));
+        switch (route(x.dim(0), x.dim(1), w.dim(0), x.dim(2), x.dim(3))) {
+            case WINOGRAD -> winograd.forward(x, w, b, y, false);
+            case ONEDNN -> dnnlConv.forward(x, w, b, y, false);
+            default -> conv.forward(x, w, b, y, w.dim(0));
         }
     }
 
-    /** With oneDNN the ReLU is a post-op of the convolution (no second pass over y); else conv, then ReLU. */
+    /** oneDNN and Winograd apply the ReLU as they write y (no second pass); im2col: conv, then ReLU. */
     @Override
     protected void doConv3x3ForwardRelu(CpuArray x, CpuArray w, CpuArray b, CpuArray y) {
-        if (onDnnl(x.dim(1))) {
-            dnnlConv.forward(x, w, b, y, true);
-        } else {
-            conv.forward(x, w, b, y, w.dim(0));
-            doReluForward(y, y);
+        switch (route(x.dim(0), x.dim(1), w.dim(0), x.dim(2), x.dim(3))) {
+            case WINOGRAD -> winograd.forward(x, w, b, y, true);
+            case ONEDNN -> dnnlConv.forward(x, w, b, y, true);
+            default -> {
+                conv.forward(x, w, b, y, w.dim(0));
+                doReluForward(y, y);
+            }
         }
     }
 
     @Override
     protected void doConv3x3BackwardData(CpuArray dy, CpuArray w, CpuArray dx) {
-        if (onDnnl(dx.dim(1))) {
-            dnnlConv.backwardData(dy, w, dx);
-        } else {
-            conv.backwardData(dy, w, dx, w.dim(1));
+        switch (route(dy.dim(0), dx.dim(1), dy.dim(1), dy.dim(2), dy.dim(3))) {
+            case WINOGRAD -> winograd.backwardData(dy, w, dx);
+            case ONEDNN -> dnnlConv.backwardData(dy, w, dx);
+            default -> conv.backwardData(dy, w, dx, w.dim(1));
         }
     }
 
-    /** Whether a convolution with c channels on the image side (x forward, dx backward) goes to oneDNN. */
-    private boolean onDnnl(int c) {
-        return dnnlConv != null && !(im2colForFewChannels && c < FEW_CHANNELS);
+    /**
+     * Which code computes a convolution of n images of h×w with c channels on the image side (x
+     * forward, dx backward) and k on the other. Forced paths take every shape. AUTO with
+     * AVX-512: oneDNN. AUTO with AVX2 alone, as measured on 2 Zen 2 cores (benchmarks/README.md):
+     * im2col below {@link #FEW_CHANNELS} image channels (conv1_1), Winograd where both sides have
+     * at least {@link #WINOGRAD_CHANNELS} channels and there are at least {@link #WINOGRAD_TILES}
+     * tiles (conv2_2 … conv5_3 but the 14×14 layers at batch 1), oneDNN elsewhere. Below AVX2: im2col.
+     */
+    private ConvPath route(int n, int c, int k, int h, int w) {
+        if (!avx2Routes) return path == ConvPath.AUTO ? ConvPath.ONEDNN : path;
+        if (c < FEW_CHANNELS) return ConvPath.IM2COL;
+        long tiles = (long) n * ((h + 3) / 4) * ((w + 3) / 4);
+        if (Math.min(c, k) >= WINOGRAD_CHANNELS && tiles >= WINOGRAD_TILES) return ConvPath.WINOGRAD;
+        return ConvPath.ONEDNN;
     }
 
-    /** oneDNN's implementation name for a convolution shape, or "im2col" where this backend uses its own path. */
+    /** The implementation a convolution shape goes to: oneDNN's name for it, "winograd F(4x4,3x3)" or "im2col+sgemm". */
     public String convImplementation(int n, int c, int k, int h, int w, boolean backward) {
-        return onDnnl(c) ? "oneDNN " + dnnlConv.implementation(n, c, k, h, w, backward) : "im2col+sgemm";
+        return switch (route(n, c, k, h, w)) {
+            case WINOGRAD -> "winograd F(4x4,3x3)";
+            case ONEDNN -> "oneDNN " + dnnlConv.implementation(n, c, k, h, w, backward);
+            default -> "im2col+sgemm";
+        };
     }
 
     // ---------------------------------------------------------------- ReLU

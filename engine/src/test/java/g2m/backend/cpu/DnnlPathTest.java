@@ -210,17 +210,23 @@ class DnnlPathTest {
     }
 
     /**
-     * AUTO: oneDNN for every VGG16 shape with AVX-512 (it measured faster on all), and with AVX2
-     * alone for all but the 3-channel first layer (im2col measured faster there); bf16 is oneDNN
-     * throughout; IM2COL forces the old path. Lesser CPUs: {@link IsaCapPathTest}.
+     * AUTO: oneDNN for every VGG16 shape with AVX-512 (it measured faster on all); with AVX2 alone
+     * im2col for the 3-channel first layer, Winograd for the wide layers with enough tiles, oneDNN
+     * for the rest (as measured there); bf16 is oneDNN throughout; IM2COL forces the old path.
+     * Lesser CPUs: {@link IsaCapPathTest}.
      */
     @Test
-    void autoTakesOneDnnWhereItMeasuredFaster() {
+    void autoTakesThePathThatMeasuredFastest() {
+        boolean avx512 = Dnnl.hasAvx512();
         try (CpuBackend be = new CpuBackend(2)) {
             String first = be.convImplementation(1, 3, 64, 224, 224, false);
-            assertTrue(Dnnl.hasAvx512() ? first.startsWith("oneDNN") : first.equals("im2col+sgemm"), first);
+            assertTrue(avx512 ? first.startsWith("oneDNN") : first.equals("im2col+sgemm"), first);
             assertTrue(be.convImplementation(1, 64, 64, 224, 224, false).startsWith("oneDNN"));
             assertTrue(be.convImplementation(2, 512, 512, 14, 14, true).startsWith("oneDNN"));
+            String wide = be.convImplementation(8, 256, 256, 56, 56, true);
+            assertTrue(avx512 ? wide.startsWith("oneDNN") : wide.startsWith("winograd"), wide);
+            String deep = be.convImplementation(1, 512, 512, 28, 28, false);
+            assertTrue(avx512 ? deep.startsWith("oneDNN") : deep.startsWith("winograd"), deep);
         }
         if (Bf16Cpu.available()) {
             try (CpuBackend be = new CpuBackend(2, Precision.BF16, ConvPath.AUTO, null)) {

@@ -1,0 +1,273 @@
+package g2m.backend.cpu;
+
+import org.bytedeco.javacpp.FloatPointer;
+
+import java.nio.FloatBuffer;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
+
+/**
+ * 3x3 stride-1 pad-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin and Gray,
+ * 2016; interpolation points 0, ±1, ±2, ∞): each 4×4 output tile comes from a 6×6 input patch
+ * with 36 multiplications per (input, output) channel pair instead of 144, so the products cost a
+ * quarter of the direct convolution's.
+ *
+ * <p>Per chunk of tiles (a few rows of tiles, of one or several images), on one pool thread:
+ * the input transform V[e][c][t] = (Bᵀ d B)[e] of every channel's patch, then for each of the 36
+ * positions e one single-threaded sgemm M[e] = U[e] · V[e] (U[e][k][c] = (G g Gᵀ)[e], the
+ * transformed weights, made once per weight array), then the output transform Aᵀ M A (+ bias,
+ * + ReLU) into the output tile. Backward to the input is the same convolution of dy with the
+ * flipped, transposed kernel (w'[c][k][i][j] = w[k][c][2−i][2−j]), whose transform is kept too.
+ *
+ * <p>The twin and reference is the direct definition (tests: WinogradTest, and the network
+ * goldens); rounding is larger than direct summation's, measured there.
+ */
+final class Winograd43 {
+    /** Output tile side (m) and input patch side (m + 2). */
+    static final int M = 4, P = 6, E = P * P;
+    /** Weight-copy layout ids in {@link DerivedWeights} (oneDNN's are small non-negative ints). */
+    private static final int LAYOUT_FORWARD = -43, LAYOUT_BACKWARD = -44;
+    /**
+     * Aimed-at bytes of one chunk's transformed input and output (V and M), and the fewest tiles
+     * per chunk: the 36 sgemms' width. On 2 Zen 2 cores, 4 MB / 64 tiles ran the sgemms of the
+     * 256- and 512-channel layers at 35–40 GFLOP/s per thread, 16 MB / 256 tiles at 55–65.
+     */
+    static final long CHUNK_BYTES = 16L << 20;
+    static final int MIN_CHUNK_TILES = 256;
+
+    private final CpuMemory memory;
+    private final DerivedWeights derived;
+    private final Parallel parallel;
+
+    Winograd43(CpuMemory memory, DerivedWeights derived, Parallel parallel) {
+        this.memory = memory;
+        this.derived = derived;
+        this.parallel = parallel;
+    }
+
+    void forward(CpuArray x, CpuArray w, CpuArray b, CpuArray y, boolean relu) {
+        int k = w.dim(0), c = w.dim(1);
+        FloatPointer u = derived.get(w, LAYOUT_FORWARD, (long) E * k * c * Float.BYTES, dst -> transformWeights(w.buffer(), k, c, false, dst));
+        run(x, u, b == null ? null : b.buffer(), y, c, k, relu);
+    }
+
+    /** dx = the convolution of dy [n,k,h,w] with the flipped, transposed kernel; dx is overwritten. */
+    void backwardData(CpuArray dy, CpuArray w, CpuArray dx) {
+        int k = w.dim(0), c = w.dim(1);
+        FloatPointer u = derived.get(w, LAYOUT_BACKWARD, (long) E * k * c * Float.BYTES, dst -> transformWeights(w.buffer(), k, c, true, dst));
+        run(dy, u, null, dx, k, c, false);
+    }
+
+    /** How the tile rows ("strips") of n images are grouped into chunks. */
+    record Plan(int n, int h, int w, int cin, int cout) {
+        int tilesH() {
+            return (h + M - 1) / M;
+        }
+
+        int tilesW() {
+            return (w + M - 1) / M;
+        }
+
+        int strips() {
+            return n * tilesH();
+        }
+
+        /** Strips per chunk: about CHUNK_BYTES of V and M, at least MIN_CHUNK_TILES tiles, and a chunk per thread where possible. */
+        int stripsPerChunk(int threads) {
+            long perTile = (long) E * (cin + cout) * Float.BYTES;
+            int tiles = (int) Math.max(MIN_CHUNK_TILES, CHUNK_BYTES / perTile);
+            int s = Math.max(1, tiles / tilesW());
+            int fair = Math.max(1, (strips() + threads - 1) / threads);
+            return Math.min(s, fair);
+        }
+    }
+
+    /** out [n,cout,h,w] = conv(in [n,cin,h,w]) with transformed weights u [36][cout][cin], plus bias, ReLU. */
+    private void run(CpuArray in, FloatPointer u, FloatBuffer bias, CpuArray out, int cin, int cout, boolean relu) {
+        Plan p = new Plan(in.dim(0), in.dim(2), in.dim(3), cin, cout);
+        int spc = p.stripsPerChunk(parallel.threads), chunks = (p.strips() + spc - 1) / spc;
+        int maxTiles = spc * p.tilesW();
+        int slots = Math.min(parallel.threads, chunks);
+        long vSlot = (long) E * cin * maxTiles, mSlot = (long) E * cout * maxTiles;
+        NativeBlock ws = memory.workspace(CpuMemory.WS_WINOGRAD, slots * (vSlot + mSlot), "Winograd convolution");
+        FloatBuffer inb = in.buffer(), outb = out.buffer(), wsb = ws.buffer();
+        AtomicInteger next = new AtomicInteger();
+        parallel.forEach(slots, Long.MAX_VALUE / slots, s -> {
+            long v0 = s * (vSlot + mSlot), m0 = v0 + vSlot;
+            Scratch sc = new Scratch(p, maxTiles);
+            for (int ch = next.getAndIncrement(); ch < chunks; ch = next.getAndIncrement()) {
+                int s0 = ch * spc, s1 = Math.min(p.strips(), s0 + spc), tiles = (s1 - s0) * p.tilesW();
+                for (int ci = 0; ci < cin; ci++) inputTransform(p, inb, ci, s0, s1, tiles, wsb, v0, sc);
+                for (int e = 0; e < E; e++) {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, tiles, cin,
+                            1f, u.getPointer((long) e * cout * cin), cin, ws.at(v0 + (long) e * cin * tiles), tiles,
+                            0f, ws.at(m0 + (long) e * cout * tiles), tiles);
+                }
+                for (int co = 0; co < cout; co++) {
+                    outputTransform(p, wsb, m0, co, s0, s1, tiles, bias == null ? 0f : bias.get(co), relu, outb, sc);
+                }
+            }
+        });
+    }
+
+    /** Per-thread heap rows: the 6 input rows of a strip (padded), their row transforms, one chunk's 36 rows of V or M. */
+    private static final class Scratch {
+        final float[][] rows, rowT;
+        final float[] e36;
+        final float[][] outRows;
+
+        Scratch(Plan p, int maxTiles) {
+            int width = p.tilesW() * M + 2;
+            rows = new float[P][width];
+            rowT = new float[P][width];
+            e36 = new float[E * maxTiles];
+            outRows = new float[M][p.tilesW() * M];
+        }
+    }
+
+    // Bᵀ (rows: 4 0 −5 0 1 0 / 0 −4 −4 1 1 0 / 0 4 −4 −1 1 0 / 0 −2 −1 2 1 0 / 0 2 −1 −2 1 0 / 0 4 0 −5 0 1), applied to d0..d5
+    private static void inputTransform(Plan p, FloatBuffer inb, int ci, int s0, int s1, int tiles, FloatBuffer wsb, long v0, Scratch sc) {
+        int tw = p.tilesW(), th = p.tilesH(), width = tw * M + 2;
+        float[][] r = sc.rows, t = sc.rowT;
+        float[] v = sc.e36;
+        for (int s = s0; s < s1; s++) {
+            int img = s / th, y0 = (s % th) * M - 1;
+            long plane = ((long) img * p.cin + ci) * p.h * p.w;
+            for (int i = 0; i < P; i++) {
+                float[] row = r[i];
+                java.util.Arrays.fill(row, 0f);
+                int yy = y0 + i;
+                if (yy >= 0 && yy < p.h) inb.get((int) (plane + (long) yy * p.w), row, 1, p.w);
+            }
+            // along the columns of the patch (rows of the image): Bᵀ d, for every x at once
+            float[] d0 = r[0], d1 = r[1], d2 = r[2], d3 = r[3], d4 = r[4], d5 = r[5];
+            float[] t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3], t4 = t[4], t5 = t[5];
+            for (int x = 0; x < width; x++) {
+                float a = d4[x] - 4f * d2[x], bb = d3[x] - 4f * d1[x], cc = d4[x] - d2[x], dd = 2f * (d3[x] - d1[x]);
+                t0[x] = 4f * d0[x] - 5f * d2[x] + d4[x];
+                t1[x] = a + bb;
+                t2[x] = a - bb;
+                t3[x] = cc + dd;
+                t4[x] = cc - dd;
+                t5[x] = 4f * d1[x] - 5f * d3[x] + d5[x];
+            }
+            int tile0 = (s - s0) * tw;
+            for (int i = 0; i < P; i++) {
+                float[] ti = t[i];
+                int base = i * P * tiles + tile0;
+                for (int j = 0; j < tw; j++) {
+                    int x = j * M;
+                    float q0 = ti[x], q1 = ti[x + 1], q2 = ti[x + 2], q3 = ti[x + 3], q4 = ti[x + 4], q5 = ti[x + 5];
+                    float a = q4 - 4f * q2, bb = q3 - 4f * q1, cc = q4 - q2, dd = 2f * (q3 - q1);
+                    int o = base + j;
+                    v[o] = 4f * q0 - 5f * q2 + q4;
+                    v[o + tiles] = a + bb;
+                    v[o + 2 * tiles] = a - bb;
+                    v[o + 3 * tiles] = cc + dd;
+                    v[o + 4 * tiles] = cc - dd;
+                    v[o + 5 * tiles] = 4f * q1 - 5f * q3 + q5;
+                }
+            }
+        }
+        // V[e][ci][0..tiles)
+        for (int e = 0; e < E; e++) {
+            wsb.put((int) (v0 + ((long) e * p.cin + ci) * tiles), v, e * tiles, tiles);
+        }
+    }
+
+    // Aᵀ (rows: 1 1 1 1 1 0 / 0 1 −1 2 −2 0 / 0 1 1 4 4 0 / 0 1 −1 8 −8 1), applied to m0..m5
+    private static void outputTransform(Plan p, FloatBuffer wsb, long m0, int co, int s0, int s1, int tiles, float bias, boolean relu,
+                                        FloatBuffer outb, Scratch sc) {
+        float[] m = sc.e36;
+        for (int e = 0; e < E; e++) wsb.get((int) (m0 + ((long) e * p.cout + co) * tiles), m, e * tiles, tiles);
+        int tw = p.tilesW(), th = p.tilesH();
+        float[][] o = sc.outRows;
+        float[] col = new float[M * P];
+        for (int s = s0; s < s1; s++) {
+            int tile0 = (s - s0) * tw;
+            for (int j = 0; j < tw; j++) {
+                int t = tile0 + j;
+                // along the patch rows: Aᵀ over i for each column jj → col[r*6 + jj]
+                for (int jj = 0; jj < P; jj++) {
+                    float q0 = m[(jj) * tiles + t], q1 = m[(P + jj) * tiles + t], q2 = m[(2 * P + jj) * tiles + t];
+                    float q3 = m[(3 * P + jj) * tiles + t], q4 = m[(4 * P + jj) * tiles + t], q5 = m[(5 * P + jj) * tiles + t];
+                    float a = q1 + q2, bb = q3 + q4, cc = q1 - q2, dd = q3 - q4;
+                    col[jj] = q0 + a + bb;
+                    col[P + jj] = cc + 2f * dd;
+                    col[2 * P + jj] = a + 4f * bb;
+                    col[3 * P + jj] = cc + 8f * dd + q5;
+                }
+                int x = j * M;
+                for (int r = 0; r < M; r++) {
+                    int b0 = r * P;
+                    float q0 = col[b0], q1 = col[b0 + 1], q2 = col[b0 + 2], q3 = col[b0 + 3], q4 = col[b0 + 4], q5 = col[b0 + 5];
+                    float a = q1 + q2, bb = q3 + q4, cc = q1 - q2, dd = q3 - q4;
+                    float[] row = o[r];
+                    row[x] = q0 + a + bb + bias;
+                    row[x + 1] = cc + 2f * dd + bias;
+                    row[x + 2] = a + 4f * bb + bias;
+                    row[x + 3] = cc + 8f * dd + q5 + bias;
+                }
+            }
+            int img = s / th, y0 = (s % th) * M;
+            long plane = ((long) img * p.cout + co) * p.h * p.w;
+            for (int r = 0; r < M && y0 + r < p.h; r++) {
+                float[] row = o[r];
+                if (relu) for (int i = 0; i < p.w; i++) row[i] = Math.max(row[i], 0f);
+                outb.put((int) (plane + (long) (y0 + r) * p.w), row, 0, p.w);
+            }
+        }
+    }
+
+    /**
+     * U[e][a][b] = (G g Gᵀ)[e] for every kernel g: forward a = k, b = c, g = w[k][c]; backward
+     * a = c, b = k, g = w[k][c] flipped in both axes. G rows: 1/4 0 0 / −1/6 −1/6 −1/6 /
+     * −1/6 1/6 −1/6 / 1/24 1/12 1/6 / 1/24 −1/12 1/6 / 0 0 1. Computed in double, stored float.
+     */
+    static void transformWeights(FloatBuffer w, int k, int c, boolean backward, FloatPointer dst) {
+        int rowsA = backward ? c : k, colsB = backward ? k : c;
+        float[] u = new float[E * rowsA * colsB];
+        double[][] g = new double[3][3];
+        double[][] gg = new double[P][3], out = new double[P][P];
+        for (int kk = 0; kk < k; kk++) {
+            for (int cc = 0; cc < c; cc++) {
+                int base = (kk * c + cc) * 9;
+                for (int i = 0; i < 3; i++) {
+                    for (int j = 0; j < 3; j++) {
+                        g[i][j] = backward ? w.get(base + (2 - i) * 3 + (2 - j)) : w.get(base + i * 3 + j);
+                    }
+                }
+                for (int j = 0; j < 3; j++) gTimes(g[0][j], g[1][j], g[2][j], gg, j);
+                int a = backward ? cc : kk, b = backward ? kk : cc;
+                for (int i = 0; i < P; i++) gTimesRow(gg[i][0], gg[i][1], gg[i][2], out[i]);
+                for (int i = 0; i < P; i++) {
+                    for (int j = 0; j < P; j++) u[((i * P + j) * rowsA + a) * colsB + b] = (float) out[i][j];
+                }
+            }
+        }
+        dst.put(u, 0, u.length);
+    }
+
+    /** G · (g0, g1, g2)ᵀ into column j of out. */
+    private static void gTimes(double g0, double g1, double g2, double[][] out, int j) {
+        out[0][j] = g0 / 4;
+        out[1][j] = -(g0 + g1 + g2) / 6;
+        out[2][j] = -(g0 - g1 + g2) / 6;
+        out[3][j] = g0 / 24 + g1 / 12 + g2 / 6;
+        out[4][j] = g0 / 24 - g1 / 12 + g2 / 6;
+        out[5][j] = g2;
+    }
+
+    /** (G · (g0, g1, g2)ᵀ)ᵀ into a row. */
+    private static void gTimesRow(double g0, double g1, double g2, double[] out) {
+        out[0] = g0 / 4;
+        out[1] = -(g0 + g1 + g2) / 6;
+        out[2] = -(g0 - g1 + g2) / 6;
+        out[3] = g0 / 24 + g1 / 12 + g2 / 6;
+        out[4] = g0 / 24 - g1 / 12 + g2 / 6;
+        out[5] = g2;
+    }
+}

@@ -1,0 +1,63 @@
+package g2m.backend.cpu;
+
+import g2m.backend.DeviceArray;
+import g2m.backend.Precision;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Random;
+
+import static g2m.testing.Parity.assertClose;
+import static g2m.testing.Parity.relErr;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link Winograd43} against the double-precision definitions in {@link Naive}: forward (with and
+ * without the ReLU) and backward to the input, on sizes that are and are not multiples of the
+ * 4×4 tile, one and several channels, chunks of one and several images. Bound {@link #TOLERANCE}.
+ */
+class WinogradTest {
+    /**
+     * F(4×4, 3×3) in float32: the transforms' coefficients (up to 8 and 1/24) grow the rounding
+     * error; measured up to 4e-7 here (direct summation's stays below 1e-7), bound 1e-5 as the
+     * other fp32 paths.
+     */
+    static final double TOLERANCE = Naive.TOLERANCE;
+
+    @ParameterizedTest(name = "N={0} C={1} H={2} W={3} K={4}")
+    @CsvSource({
+            "1, 1, 1, 1, 1",
+            "1, 1, 4, 4, 1",
+            "2, 3, 5, 7, 4",
+            "1, 20, 9, 11, 24",
+            "3, 16, 14, 14, 32",
+            "2, 64, 13, 6, 16",
+            "1, 8, 40, 52, 8",
+            "9, 4, 8, 8, 3",
+    })
+    void forwardAndBackwardMatchTheDefinition(int n, int c, int h, int w, int k) {
+        Random rnd = new Random(n * 1000 + c * 100 + h * 10 + w + k);
+        float[] x = Naive.random(rnd, n * c * h * w), wt = Naive.random(rnd, k * c * 9), b = Naive.random(rnd, k);
+        try (CpuBackend be = new CpuBackend(2, Precision.FP32, ConvPath.WINOGRAD, null)) {
+            DeviceArray xa = be.upload(x, n, c, h, w), wa = be.upload(wt, k, c, 3, 3), ba = be.upload(b, k);
+            DeviceArray y = be.upload(CpuBackendTest.garbage(n * k * h * w), n, k, h, w);
+            double[] ref = Naive.conv(x, wt, b, n, c, h, w, k);
+            be.conv3x3Forward(xa, wa, ba, y);
+            float[] got = be.download(y);
+            assertClose(ref, got, TOLERANCE, "winograd forward");
+            be.conv3x3ForwardRelu(xa, wa, ba, y);
+            for (int i = 0; i < ref.length; i++) ref[i] = Math.max(ref[i], 0);
+            assertClose(ref, be.download(y), TOLERANCE, "winograd forward + ReLU");
+
+            int m = 2 * n;
+            float[] g = Naive.random(rnd, m * k * h * w);
+            DeviceArray gy = be.upload(g, m, k, h, w), gx = be.upload(CpuBackendTest.garbage(m * c * h * w), m, c, h, w);
+            be.conv3x3BackwardData(gy, wa, gx);
+            double[] refBack = Naive.convBackwardData(g, wt, m, c, h, w, k);
+            assertClose(refBack, be.download(gx), TOLERANCE, "winograd backward");
+            System.out.printf("winograd N=%d C=%d %dx%d K=%d: forward %.2e, backward %.2e%n", n, c, h, w, k,
+                    relErr(Naive.conv(x, wt, b, n, c, h, w, k), got), relErr(refBack, be.download(gx)));
+            assertTrue(be.convImplementation(n, c, k, h, w, false).startsWith("winograd"));
+        }
+    }
+}
