@@ -37,6 +37,8 @@ final class Winograd43 {
      */
     static final long CHUNK_BYTES = 16L << 20;
     static final int MIN_CHUNK_TILES = 256;
+    /** At most this many floats (256 MB) of V and M workspace in all, whatever the thread count. */
+    static final long MAX_WORKSPACE_FLOATS = 64L << 20;
 
     private final CpuMemory memory;
     private final DerivedWeights derived;
@@ -90,8 +92,9 @@ final class Winograd43 {
         Plan p = new Plan(in.dim(0), in.dim(2), in.dim(3), cin, cout);
         int spc = p.stripsPerChunk(parallel.threads), chunks = (p.strips() + spc - 1) / spc;
         int maxTiles = spc * p.tilesW();
-        int slots = Math.min(parallel.threads, chunks);
         long vSlot = (long) E * cin * maxTiles, mSlot = (long) E * cout * maxTiles;
+        // on many cores the workspace is capped (the threads beyond it wait): MAX_WORKSPACE_FLOATS
+        int slots = (int) Math.min(Math.min(parallel.threads, chunks), Math.max(1, MAX_WORKSPACE_FLOATS / (vSlot + mSlot)));
         NativeBlock ws = memory.workspace(CpuMemory.WS_WINOGRAD, slots * (vSlot + mSlot), "Winograd convolution");
         FloatBuffer inb = in.buffer(), outb = out.buffer(), wsb = ws.buffer();
         AtomicInteger next = new AtomicInteger();
