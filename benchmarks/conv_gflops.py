@@ -3,7 +3,9 @@
 
 usage: benchmarks/conv_gflops.py RESULT.json [RESULT.json ...]
 Each trial's figure is its median call (JMH SampleTime); with several files (repeated runs) each cell
-is the median over the runs, with the runs' min-max in brackets.
+is the median over the runs, with the runs' min-max in brackets. GFLOP/s count the direct convolution's
+2*N*K*C*9*H*W flops for every path, Winograd's too (its "effective" rate: it does fewer multiplies).
+Only the paths present in the files get a column.
 """
 import json
 import statistics
@@ -33,7 +35,9 @@ def main(files):
                 conv[(p["layer"], b, p["direction"], p["path"])].append(gflop(p["layer"], b) / ms * 1e3)
             elif r["benchmark"].endswith("SgemmBenchmark.sgemm"):
                 sgemm[p["layer"]].append(gflop(p["layer"], 1) / ms * 1e3)
-    paths = ["im2col", "onednn", "onednn-bf16"]
+    present = {key[3] for key in conv}
+    paths = [p for p in ("im2col", "onednn", "winograd", "onednn-bf16") if p in present]
+    fp32_paths = [p for p in paths if p != "onednn-bf16"]
 
     def cell(v):
         if not v:
@@ -49,7 +53,7 @@ def main(files):
                 vals = [conv.get((layer, b, d, p), []) for p in paths]
                 if not any(vals):
                     continue
-                fp32 = {p: statistics.median(v) for p, v in zip(paths[:2], vals[:2]) if v}
+                fp32 = {p: statistics.median(v) for p, v in zip(paths, vals) if v and p in fp32_paths}
                 best = max(fp32, key=fp32.get) if fp32 else "–"
                 print(f"| {layer} | {b} | {d} | " + " | ".join(cell(v) for v in vals)
                       + f" | {cell(sgemm.get(layer, []))} | {best} |")

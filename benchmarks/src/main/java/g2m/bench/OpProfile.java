@@ -25,14 +25,14 @@ import java.util.SplittableRandom;
  * the four G2M maps at conv5_1) through a proxy that times every backend operation, by operation
  * and shape, after three warm-up calls. Not JMH: a profile, to find what to make faster.
  *
- * <pre>java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar g2m.bench.OpProfile BATCH fp32|bf16 [auto|im2col|onednn] [RUNS]</pre>
+ * <pre>java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar g2m.bench.OpProfile BATCH fp32|bf16 [auto|im2col|onednn|winograd] [RUNS]</pre>
  */
 public final class OpProfile {
     private OpProfile() {}
 
     public static void main(String[] args) {
         if (args.length < 2) {
-            System.err.println("usage: OpProfile BATCH fp32|bf16 [auto|im2col|onednn] [RUNS]");
+            System.err.println("usage: OpProfile BATCH fp32|bf16 [auto|im2col|onednn|winograd] [RUNS]");
             System.exit(2);
         }
         int batch = Integer.parseInt(args[0]), runs = args.length > 3 ? Integer.parseInt(args[3]) : 7;

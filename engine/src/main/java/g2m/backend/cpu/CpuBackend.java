@@ -73,8 +73,8 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     private final boolean avx2Routes;
     /** {@link #route}: fewer image-side channels than this stay on im2col (conv1_1). */
     static final int FEW_CHANNELS = 16;
-    /** {@link #route}: Winograd needs at least this many channels on both sides and this many 4×4 tiles. */
-    static final int WINOGRAD_CHANNELS = 128, WINOGRAD_TILES = 48;
+    /** {@link #route}: Winograd needs this many channels on both sides, this many on one, and this many 4×4 tiles. */
+    static final int WINOGRAD_MIN_CHANNELS = 64, WINOGRAD_WIDE_CHANNELS = 128, WINOGRAD_TILES = 48;
     private final DnnlFc dnnlFc;
     /** Heap scratch for the chunked loops, per thread. */
     private final ThreadLocal<Im2col.Scratch> scratch = ThreadLocal.withInitial(Im2col.Scratch::new);
@@ -308,15 +308,18 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
      * Which code computes a convolution of n images of h×w with c channels on the image side (x
      * forward, dx backward) and k on the other. Forced paths take every shape. AUTO with
      * AVX-512: oneDNN. AUTO with AVX2 alone, as measured on 2 Zen 2 cores (benchmarks/README.md):
-     * im2col below {@link #FEW_CHANNELS} image channels (conv1_1), Winograd where both sides have
-     * at least {@link #WINOGRAD_CHANNELS} channels and there are at least {@link #WINOGRAD_TILES}
-     * tiles (conv2_2 … conv5_3 but the 14×14 layers at batch 1), oneDNN elsewhere. Below AVX2: im2col.
+     * im2col below {@link #FEW_CHANNELS} image channels (conv1_1); Winograd where both sides have
+     * at least {@link #WINOGRAD_MIN_CHANNELS} channels, one at least {@link #WINOGRAD_WIDE_CHANNELS},
+     * and there are at least {@link #WINOGRAD_TILES} tiles (conv2_1 … conv5_3, but the 14×14
+     * layers at batch 1); oneDNN elsewhere (conv1_2, the 14×14 layers at batch 1). Below AVX2: im2col.
      */
     private ConvPath route(int n, int c, int k, int h, int w) {
         if (!avx2Routes) return path == ConvPath.AUTO ? ConvPath.ONEDNN : path;
         if (c < FEW_CHANNELS) return ConvPath.IM2COL;
         long tiles = (long) n * ((h + 3) / 4) * ((w + 3) / 4);
-        if (Math.min(c, k) >= WINOGRAD_CHANNELS && tiles >= WINOGRAD_TILES) return ConvPath.WINOGRAD;
+        if (Math.min(c, k) >= WINOGRAD_MIN_CHANNELS && Math.max(c, k) >= WINOGRAD_WIDE_CHANNELS && tiles >= WINOGRAD_TILES) {
+            return ConvPath.WINOGRAD;
+        }
         return ConvPath.ONEDNN;
     }
 

@@ -225,6 +225,8 @@ class DnnlPathTest {
             assertTrue(be.convImplementation(2, 512, 512, 14, 14, true).startsWith("oneDNN"));
             String wide = be.convImplementation(8, 256, 256, 56, 56, true);
             assertTrue(avx512 ? wide.startsWith("oneDNN") : wide.startsWith("winograd"), wide);
+            String second = be.convImplementation(1, 64, 128, 112, 112, false);
+            assertTrue(avx512 ? second.startsWith("oneDNN") : second.startsWith("winograd"), second);
             String deep = be.convImplementation(1, 512, 512, 28, 28, false);
             assertTrue(avx512 ? deep.startsWith("oneDNN") : deep.startsWith("winograd"), deep);
         }
