@@ -26,8 +26,9 @@ import java.util.concurrent.TimeUnit;
  * ({@code direction=forward}: x [N,C,H,W] → y [N,K,H,W]) or backward to its input
  * ({@code backward}: dy [N,K,H,W] → dx [N,C,H,W]) for N = {@code batch} images, by one path:
  * {@code im2col} (im2col + single-threaded OpenBLAS sgemms on the backend's pool), {@code onednn}
- * (oneDNN fp32 direct convolution) or {@code onednn-bf16} (bf16 inputs, fp32 accumulation).
- * Both directions cost 2·N·K·C·9·H·W flops; {@link #gflop} prints it per trial, and
+ * (oneDNN fp32 direct convolution), {@code onednn-bf16} (bf16 inputs, fp32 accumulation) or
+ * {@code winograd} (the engine's F(4×4,3×3), fp32). Both directions cost 2·N·K·C·9·H·W flops
+ * (Winograd's figure is that over its time, an effective rate); {@link #gflop} prints it per trial, and
  * {@code benchmarks/conv_gflops.py} turns a JMH JSON result into GFLOP/s next to
  * {@link SgemmBenchmark}'s plain sgemm of the same layer.
  *

@@ -4,8 +4,9 @@ import java.util.Locale;
 
 /**
  * Which code computes the CPU backend's 3x3 convolutions (forward and backward to the input).
- * {@link #AUTO} (the default) takes oneDNN where it loaded and measured faster, im2col + OpenBLAS
- * elsewhere; the others force one path, for benchmarks and comparisons ({@link #WINOGRAD}: {@link Winograd43}).
+ * {@link #AUTO} (the default) picks per shape what measured fastest on this kind of CPU (oneDNN,
+ * Winograd or im2col + OpenBLAS: {@code CpuBackend.route}); the others force one path, for
+ * benchmarks and comparisons ({@link #WINOGRAD}: {@link Winograd43}).
  */
 public enum ConvPath {
     AUTO, IM2COL, ONEDNN, WINOGRAD;

@@ -100,7 +100,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
      *                  and float32 accumulation, by oneDNN (needs AVX-512 bf16)
      * @param convPath  which code does the convolutions; AUTO unless comparing
      * @param note      appended to {@link #description()}, e.g. why {@code --device auto} chose the CPU; null for none
-     * @throws IllegalArgumentException    for TF32/FP16 (GPU-only modes)
+     * @throws IllegalArgumentException    for TF32/FP16 (GPU-only modes), or BF16 with IM2COL or WINOGRAD (fp32 paths)
      * @throws BackendUnavailableException for BF16 or ONEDNN where oneDNN or the CPU features are missing
      */
     public CpuBackend(int threads, Precision precision, ConvPath convPath, String note) {
@@ -113,12 +113,12 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         loadNatives();
         this.precision = precision;
         boolean bf16 = precision == Precision.BF16;
+        if (bf16 && convPath != ConvPath.AUTO && convPath != ConvPath.ONEDNN) {
+            throw new IllegalArgumentException("bf16 convolutions are oneDNN's; " + convPath + " computes in fp32");
+        }
         if (bf16 && !Dnnl.hasBf16()) {
             throw new BackendUnavailableException("CPU", "for --precision bf16", Dnnl.load()
                     ? "this CPU has no AVX-512 bf16 instructions" : "oneDNN did not load (" + Dnnl.loadError() + ")", null);
-        }
-        if (bf16 && convPath != ConvPath.AUTO && convPath != ConvPath.ONEDNN) {
-            throw new IllegalArgumentException("bf16 convolutions are oneDNN's; " + convPath + " computes in fp32");
         }
         if (convPath == ConvPath.ONEDNN && !Dnnl.hasAvx2()) {
             throw new BackendUnavailableException("CPU", "with oneDNN convolutions", Dnnl.load()
@@ -175,7 +175,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
             case IM2COL -> "";
             case ONEDNN -> ", oneDNN convolutions";
             case WINOGRAD -> ", Winograd convolutions";
-            case AUTO -> avx2Routes ? ", Winograd and oneDNN convolutions" : ", oneDNN convolutions";
+            case AUTO -> avx2Routes ? ", Winograd, oneDNN and im2col convolutions" : ", oneDNN convolutions";
         };
         return openblas_nolapack.OPENBLAS_VERSION.trim() + convs + (precision == Precision.BF16 ? ", bf16 products" : "")
                 + " on " + cpuModel() + ", " + threads + " thread" + (threads == 1 ? "" : "s") + (note == null ? "" : "; " + note);
@@ -310,14 +310,17 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
      * AVX-512: oneDNN. AUTO with AVX2 alone, as measured on 2 Zen 2 cores (benchmarks/README.md):
      * im2col below {@link #FEW_CHANNELS} image channels (conv1_1); Winograd where both sides have
      * at least {@link #WINOGRAD_MIN_CHANNELS} channels, one at least {@link #WINOGRAD_WIDE_CHANNELS},
-     * and there are at least {@link #WINOGRAD_TILES} tiles (conv2_1 … conv5_3, but the 14×14
-     * layers at batch 1); oneDNN elsewhere (conv1_2, the 14×14 layers at batch 1). Below AVX2: im2col.
+     * there are at least {@link #WINOGRAD_TILES} 4×4 tiles and at least one row of tiles per thread
+     * (conv2_1 … conv5_3, but 14×14 below batch 3: 16 tiles per image); oneDNN elsewhere (conv1_2,
+     * those 14×14 calls). Measured on 2 cores only. Below AVX2: im2col.
      */
     private ConvPath route(int n, int c, int k, int h, int w) {
         if (!avx2Routes) return path == ConvPath.AUTO ? ConvPath.ONEDNN : path;
         if (c < FEW_CHANNELS) return ConvPath.IM2COL;
-        long tiles = (long) n * ((h + 3) / 4) * ((w + 3) / 4);
-        if (Math.min(c, k) >= WINOGRAD_MIN_CHANNELS && Math.max(c, k) >= WINOGRAD_WIDE_CHANNELS && tiles >= WINOGRAD_TILES) {
+        long rows = (long) n * ((h + 3) / 4), tiles = rows * ((w + 3) / 4);
+        // Winograd hands out whole rows of tiles: fewer rows than threads would idle cores
+        if (Math.min(c, k) >= WINOGRAD_MIN_CHANNELS && Math.max(c, k) >= WINOGRAD_WIDE_CHANNELS && tiles >= WINOGRAD_TILES
+                && rows >= threads) {
             return ConvPath.WINOGRAD;
         }
         return ConvPath.ONEDNN;

@@ -12,6 +12,7 @@ import java.util.function.Consumer;
  * reused while the source array is unchanged: keyed by the source's block, its offset in it and
  * a layout id; stale once the block's {@link NativeBlock#version} moves (the array was written),
  * dropped when the block is freed. The copies are blocks of the backend's memory, 64-byte aligned.
+ * Synchronized: arrays (and so their copies) are closed from any thread.
  */
 final class DerivedWeights {
     private final CpuMemory memory;
@@ -29,7 +30,7 @@ final class DerivedWeights {
      * The copy of {@code w} in layout {@code layout} ({@code bytes} long), made by {@code fill}
      * (which writes it at the pointer given) if there is none or the one there is stale.
      */
-    FloatPointer get(CpuArray w, int layout, long bytes, Consumer<FloatPointer> fill) {
+    synchronized FloatPointer get(CpuArray w, int layout, long bytes, Consumer<FloatPointer> fill) {
         Map<Key, Copy> byKey = copies.computeIfAbsent(w.block, b -> new HashMap<>());
         Key key = new Key(w.blockOffset(), layout);
         Copy c = byKey.get(key);
@@ -46,12 +47,12 @@ final class DerivedWeights {
     }
 
     /** Drops (and frees) the copies of a block that is being freed. */
-    void forget(NativeBlock b) {
+    synchronized void forget(NativeBlock b) {
         Map<Key, Copy> byKey = copies.remove(b);
         if (byKey != null) for (Copy c : byKey.values()) memory.release(c.block);
     }
 
-    void clear() {
+    synchronized void clear() {
         copies.clear(); // the blocks are the backend's, freed with it
     }
 

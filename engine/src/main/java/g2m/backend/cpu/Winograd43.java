@@ -28,8 +28,13 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 final class Winograd43 {
     /** Output tile side (m) and input patch side (m + 2). */
     static final int M = 4, P = 6, E = P * P;
-    /** Weight-copy layout ids in {@link DerivedWeights} (oneDNN's are small non-negative ints). */
-    private static final int LAYOUT_FORWARD = -43, LAYOUT_BACKWARD = -44;
+    /**
+     * Weight-copy layout id in {@link DerivedWeights}: negative (oneDNN's are non-negative), and
+     * with k in it, so a view of the same block with k and c swapped gets its own transform.
+     */
+    private static int layout(int k, boolean backward) {
+        return -2 - 2 * k - (backward ? 1 : 0);
+    }
     /**
      * Aimed-at bytes of one chunk's transformed input and output (V and M), and the fewest tiles
      * per chunk: the 36 sgemms' width. On 2 Zen 2 cores, 4 MB / 64 tiles ran the sgemms of the
@@ -37,7 +42,7 @@ final class Winograd43 {
      */
     static final long CHUNK_BYTES = 16L << 20;
     static final int MIN_CHUNK_TILES = 256;
-    /** At most this many floats (256 MB) of V and M workspace in all, whatever the thread count. */
+    /** At most this many floats (256 MB) of V and M workspace in all, whatever the thread count (one slot, a chunk of at least one row of tiles, may exceed it). */
     static final long MAX_WORKSPACE_FLOATS = 64L << 20;
 
     private final CpuMemory memory;
@@ -52,14 +57,14 @@ final class Winograd43 {
 
     void forward(CpuArray x, CpuArray w, CpuArray b, CpuArray y, boolean relu) {
         int k = w.dim(0), c = w.dim(1);
-        FloatPointer u = derived.get(w, LAYOUT_FORWARD, (long) E * k * c * Float.BYTES, dst -> transformWeights(w.buffer(), k, c, false, dst));
+        FloatPointer u = derived.get(w, layout(k, false), (long) E * k * c * Float.BYTES, dst -> transformWeights(w.buffer(), k, c, false, dst));
         run(x, u, b == null ? null : b.buffer(), y, c, k, relu);
     }
 
     /** dx = the convolution of dy [n,k,h,w] with the flipped, transposed kernel; dx is overwritten. */
     void backwardData(CpuArray dy, CpuArray w, CpuArray dx) {
         int k = w.dim(0), c = w.dim(1);
-        FloatPointer u = derived.get(w, LAYOUT_BACKWARD, (long) E * k * c * Float.BYTES, dst -> transformWeights(w.buffer(), k, c, true, dst));
+        FloatPointer u = derived.get(w, layout(k, true), (long) E * k * c * Float.BYTES, dst -> transformWeights(w.buffer(), k, c, true, dst));
         run(dy, u, null, dx, k, c, false);
     }
 
@@ -77,13 +82,18 @@ final class Winograd43 {
             return n * tilesH();
         }
 
-        /** Strips per chunk: about CHUNK_BYTES of V and M, at least MIN_CHUNK_TILES tiles, and a chunk per thread where possible. */
+        /**
+         * Strips per chunk: about CHUNK_BYTES of V and M or MIN_CHUNK_TILES tiles, whichever is
+         * more, but no more than an even share, with the chunk count rounded up to a multiple of
+         * the threads so that they finish together.
+         */
         int stripsPerChunk(int threads) {
             long perTile = (long) E * (cin + cout) * Float.BYTES;
             int tiles = (int) Math.max(MIN_CHUNK_TILES, CHUNK_BYTES / perTile);
-            int s = Math.max(1, tiles / tilesW());
-            int fair = Math.max(1, (strips() + threads - 1) / threads);
-            return Math.min(s, fair);
+            int want = Math.max(1, tiles / tilesW());
+            int chunks = (strips() + want - 1) / want;
+            chunks = Math.min(strips(), (chunks + threads - 1) / threads * threads);
+            return (strips() + chunks - 1) / chunks;
         }
     }
 

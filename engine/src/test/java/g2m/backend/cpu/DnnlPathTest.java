@@ -32,8 +32,12 @@ class DnnlPathTest {
     static final double BF16_OP_TOLERANCE = 1e-2;
 
     static CpuBackend backend(Precision p) {
+        return backend(p, ConvPath.ONEDNN);
+    }
+
+    static CpuBackend backend(Precision p, ConvPath path) {
         if (p == Precision.BF16) Bf16Cpu.assume();
-        return new CpuBackend(2, p, ConvPath.ONEDNN, null);
+        return new CpuBackend(2, p, path, null);
     }
 
     @ParameterizedTest(name = "N={0} C={1} H={2} W={3} K={4} {5}")
@@ -87,14 +91,15 @@ class DnnlPathTest {
         }
     }
 
-    /** The reordered weights are a cache: writing the weight array (from the host or as an op's output) must renew it. */
-    @Test
-    void rewrittenWeightsAreReorderedAgain() {
+    /** The reordered (oneDNN) or transformed (Winograd) weights are a cache: writing the weight array (from the host or as an op's output) must renew it. */
+    @ParameterizedTest
+    @CsvSource({"ONEDNN", "WINOGRAD"})
+    void rewrittenWeightsAreReorderedAgain(ConvPath path) {
         Random rnd = new Random(3);
         int n = 1, c = 8, h = 6, w = 6, k = 16;
         float[] x = Naive.random(rnd, n * c * h * w), w1 = Naive.random(rnd, k * c * 9), w2 = Naive.random(rnd, k * c * 9);
         float[] b = new float[k];
-        try (CpuBackend be = backend(Precision.FP32)) {
+        try (CpuBackend be = backend(Precision.FP32, path)) {
             DeviceArray xa = be.upload(x, n, c, h, w), wa = be.upload(w1, k, c, 3, 3), ba = be.upload(b, k), y = be.allocate(n, k, h, w);
             DeviceArray dx = be.allocate(n, c, h, w);
             be.conv3x3Forward(xa, wa, ba, y);
@@ -115,13 +120,13 @@ class DnnlPathTest {
 
     /** Views at an offset into a larger block (the stacked-gradient batches are such views). */
     @ParameterizedTest
-    @CsvSource({"FP32", "BF16"})
-    void convOnViewsAtAnOffset(Precision p) {
+    @CsvSource({"FP32, ONEDNN", "BF16, ONEDNN", "FP32, WINOGRAD"})
+    void convOnViewsAtAnOffset(Precision p, ConvPath path) {
         Random rnd = new Random(8);
         int n = 2, c = 5, h = 5, w = 6, k = 17;
         float[] x = Naive.random(rnd, 3 * c * h * w), wt = Naive.random(rnd, 2 * k * c * 9), b = Naive.random(rnd, k);
         double tol = p == Precision.FP32 ? Naive.TOLERANCE : BF16_OP_TOLERANCE;
-        try (CpuBackend be = backend(p); DeviceArray all = be.upload(x, 3, c, h, w); DeviceArray ws = be.upload(wt, 2, k, c, 3, 3);
+        try (CpuBackend be = backend(p, path); DeviceArray all = be.upload(x, 3, c, h, w); DeviceArray ws = be.upload(wt, 2, k, c, 3, 3);
              DeviceArray db = be.upload(b, k); DeviceArray out = be.allocate(4, k, h, w)) {
             DeviceArray xs = all.batch(1, 3), ys = out.batch(2, 4), w2 = ws.batch(1, 2).reshape(k, c, 3, 3);
             be.conv3x3Forward(xs, w2, db, ys);
@@ -134,11 +139,11 @@ class DnnlPathTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"FP32", "BF16"})
-    void weightCopiesAreFreedWithTheirArrayAndRepeatedCallsAllocateNothing(Precision p) {
+    @CsvSource({"FP32, ONEDNN", "BF16, ONEDNN", "FP32, WINOGRAD"})
+    void weightCopiesAreFreedWithTheirArrayAndRepeatedCallsAllocateNothing(Precision p, ConvPath path) {
         Random rnd = new Random(4);
         int n = 2, c = 16, h = 7, w = 7, k = 16;
-        try (CpuBackend be = backend(p); DeviceArray x = be.upload(Naive.random(rnd, n * c * h * w), n, c, h, w);
+        try (CpuBackend be = backend(p, path); DeviceArray x = be.upload(Naive.random(rnd, n * c * h * w), n, c, h, w);
              DeviceArray b = be.upload(new float[k], k); DeviceArray y = be.allocate(n, k, h, w); DeviceArray dx = be.allocate(n, c, h, w)) {
             DeviceArray wt = be.upload(Naive.random(rnd, k * c * 9), k, c, 3, 3);
             be.conv3x3Forward(x, wt, b, y);
@@ -151,9 +156,11 @@ class DnnlPathTest {
             assertEquals(count, be.nativeAllocations(), p + ": repeated calls allocate nothing");
             assertEquals(bytes, be.nativeBytes());
             wt.close();
-            // the weights (k·c·9 floats) and their forward and backward copies are gone
-            assertTrue(be.nativeBytes() <= bytes - 3L * k * c * 9 * (p == Precision.FP32 ? 4 : 2) + 1,
-                    p + ": " + bytes + " -> " + be.nativeBytes());
+            // the weights (k·c·9 floats) and their forward and backward copies (oneDNN: k·c·9 each, in
+            // bf16 mode 2-byte; Winograd: k·c·36 floats each) are gone
+            long copy = path == ConvPath.WINOGRAD ? 36L * k * c * 4 : 9L * k * c * (p == Precision.FP32 ? 4 : 2);
+            long gone = 9L * k * c * 4 + 2 * copy;
+            assertTrue(be.nativeBytes() <= bytes - gone + 1, p + " " + path + ": " + bytes + " -> " + be.nativeBytes());
         }
     }
 
@@ -190,6 +197,14 @@ class DnnlPathTest {
             assertTrue(e > 1e-4 && e < BF16_OP_TOLERANCE, "bf16 conv error " + e);
             assertEquals(Precision.BF16, be.precision());
             assertTrue(be.description().contains("bf16"), be.description());
+        }
+    }
+
+    @Test
+    void bf16WithAnFp32OnlyPathIsRefused() {
+        for (ConvPath path : new ConvPath[] {ConvPath.IM2COL, ConvPath.WINOGRAD}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new CpuBackend(1, Precision.BF16, path, null));
+            assertTrue(e.getMessage().contains("computes in fp32"), e.getMessage());
         }
     }
 

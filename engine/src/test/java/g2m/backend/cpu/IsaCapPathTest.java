@@ -16,8 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The CPU backend on lesser CPUs than the one it runs on, by a child JVM with oneDNN capped
- * ({@code ONEDNN_MAX_CPU_ISA}, oneDNN's own switch): at AVX2 the default takes oneDNN except for
- * 3-channel inputs, and refuses bf16 in one line that says why; below AVX2 (SSE4.1) it falls back
+ * ({@code ONEDNN_MAX_CPU_ISA}, oneDNN's own switch): at AVX2 the default routes per shape (im2col
+ * for 3-channel inputs, Winograd for wide layers with enough tiles, oneDNN for the rest), and
+ * refuses bf16 in one line that says why; below AVX2 (SSE4.1) it falls back
  * to im2col + OpenBLAS and refuses forced oneDNN convolutions too. A cap above what the CPU has
  * changes nothing, so on an AVX2-only machine the AVX2 case runs uncapped in effect.
  */
@@ -57,7 +58,7 @@ class IsaCapPathTest {
     }
 
     @Test
-    void atAvx2TheDefaultIsOneDnnButForThreeChannelsAndBf16IsRefusedInWords() throws IOException, InterruptedException {
+    void atAvx2TheDefaultRoutesPerShapeAndBf16IsRefusedInWords() throws IOException, InterruptedException {
         Map<String, String> v = probe("AVX2");
         String out = v.get("(output)");
         assertEquals("true", v.get("avx2"), out);
@@ -65,6 +66,8 @@ class IsaCapPathTest {
         assertTrue(v.get("auto").startsWith("oneDNN "), out);
         assertEquals("im2col+sgemm", v.get("auto-3-channels"), out);
         assertEquals("im2col+sgemm", v.get("auto-backward-3-channels"), out);
+        assertTrue(v.get("auto-wide").startsWith("winograd"), out);
+        assertTrue(v.get("auto-14x14").startsWith("oneDNN "), out);
         assertTrue(v.get("FP32/ONEDNN").startsWith("opened ") && v.get("FP32/ONEDNN").contains("oneDNN convolutions"), out);
     }
 

@@ -20,6 +20,8 @@ public final class IsaCapProbe {
             System.out.println("auto=" + be.convImplementation(1, 64, 64, 224, 224, false));
             System.out.println("auto-3-channels=" + be.convImplementation(8, 3, 64, 224, 224, false));
             System.out.println("auto-backward-3-channels=" + be.convImplementation(2, 3, 64, 16, 16, true));
+            System.out.println("auto-wide=" + be.convImplementation(1, 128, 128, 112, 112, false));
+            System.out.println("auto-14x14=" + be.convImplementation(1, 512, 512, 14, 14, false));
         }
         for (Object[] c : new Object[][] {{Precision.BF16, ConvPath.AUTO}, {Precision.FP32, ConvPath.ONEDNN}}) {
             try (CpuBackend be = new CpuBackend(1, (Precision) c[0], (ConvPath) c[1], null)) {
