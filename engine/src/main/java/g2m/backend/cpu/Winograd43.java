@@ -110,7 +110,7 @@ final class Winograd43 {
         AtomicInteger next = new AtomicInteger();
         parallel.forEach(slots, Long.MAX_VALUE / slots, s -> {
             long v0 = s * (vSlot + mSlot), m0 = v0 + vSlot;
-            Scratch sc = new Scratch(p, maxTiles);
+            Scratch sc = scratch.get().fit(p, maxTiles);
             for (int ch = next.getAndIncrement(); ch < chunks; ch = next.getAndIncrement()) {
                 int s0 = ch * spc, s1 = Math.min(p.strips(), s0 + spc), tiles = (s1 - s0) * p.tilesW();
                 for (int ci = 0; ci < cin; ci++) inputTransform(p, inb, ci, s0, s1, tiles, wsb, v0, sc);
@@ -126,125 +126,126 @@ final class Winograd43 {
         });
     }
 
-    /** Per-thread heap rows: the 6 input rows of a strip (padded), their row transforms, one chunk's 36 rows of V or M. */
+    /**
+     * Per-thread heap rows, reused across calls and grown when a larger shape arrives: the 6 input
+     * rows of a strip (padded) and their row transforms (6 rows of {@code width}, one array), one
+     * chunk's 36 rows of V or M, a tile's column transforms, and a strip's 4 output rows.
+     */
     private static final class Scratch {
-        final float[][] rows, rowT;
-        final float[] e36;
-        final float[][] outRows;
+        float[] rows = new float[0], rowT = new float[0], e36 = new float[0], outRows = new float[0];
+        final float[] col = new float[M * P];
 
-        Scratch(Plan p, int maxTiles) {
+        Scratch fit(Plan p, int maxTiles) {
             int width = p.tilesW() * M + 2;
-            rows = new float[P][width];
-            rowT = new float[P][width];
-            e36 = new float[E * maxTiles];
-            outRows = new float[M][p.tilesW() * M];
+            if (rows.length < P * width) {
+                rows = new float[P * width];
+                rowT = new float[P * width];
+            }
+            if (e36.length < E * maxTiles) e36 = new float[E * maxTiles];
+            if (outRows.length < M * p.tilesW() * M) outRows = new float[M * p.tilesW() * M];
+            return this;
         }
     }
 
-    // Bᵀ (rows: 4 0 −5 0 1 0 / 0 −4 −4 1 1 0 / 0 4 −4 −1 1 0 / 0 −2 −1 2 1 0 / 0 2 −1 −2 1 0 / 0 4 0 −5 0 1), applied to d0..d5
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * Bᵀ (rows 4 0 −5 0 1 0 / 0 −4 −4 1 1 0 / 0 4 −4 −1 1 0 / 0 −2 −1 2 1 0 / 0 2 −1 −2 1 0 /
+     * 0 4 0 −5 0 1) applied to d0..d5, the six results to dst[o], dst[o + stride], ….
+     */
+    private static void bt(float d0, float d1, float d2, float d3, float d4, float d5, float[] dst, int o, int stride) {
+        float a = d4 - 4f * d2, bb = d3 - 4f * d1, cc = d4 - d2, dd = 2f * (d3 - d1);
+        dst[o] = 4f * d0 - 5f * d2 + d4;
+        dst[o + stride] = a + bb;
+        dst[o + 2 * stride] = a - bb;
+        dst[o + 3 * stride] = cc + dd;
+        dst[o + 4 * stride] = cc - dd;
+        dst[o + 5 * stride] = 4f * d1 - 5f * d3 + d5;
+    }
+
+    /**
+     * Aᵀ (rows 1 1 1 1 1 0 / 0 1 −1 2 −2 0 / 0 1 1 4 4 0 / 0 1 −1 8 −8 1) applied to m0..m5, plus
+     * {@code add}, the four results to dst[o], dst[o + stride], ….
+     */
+    private static void at(float m0, float m1, float m2, float m3, float m4, float m5, float add, float[] dst, int o, int stride) {
+        float a = m1 + m2, bb = m3 + m4, cc = m1 - m2, dd = m3 - m4;
+        dst[o] = m0 + a + bb + add;
+        dst[o + stride] = cc + 2f * dd + add;
+        dst[o + 2 * stride] = a + 4f * bb + add;
+        dst[o + 3 * stride] = cc + 8f * dd + m5 + add;
+    }
+
+    /** V[e][ci][t] = (Bᵀ d B)[e] of channel ci's patch of every tile t of strips [s0, s1). */
     private static void inputTransform(Plan p, FloatBuffer inb, int ci, int s0, int s1, int tiles, FloatBuffer wsb, long v0, Scratch sc) {
         int tw = p.tilesW(), th = p.tilesH(), width = tw * M + 2;
-        float[][] r = sc.rows, t = sc.rowT;
-        float[] v = sc.e36;
+        float[] r = sc.rows, t = sc.rowT, v = sc.e36;
         for (int s = s0; s < s1; s++) {
             int img = s / th, y0 = (s % th) * M - 1;
             long plane = ((long) img * p.cin + ci) * p.h * p.w;
+            java.util.Arrays.fill(r, 0, P * width, 0f);
             for (int i = 0; i < P; i++) {
-                float[] row = r[i];
-                java.util.Arrays.fill(row, 0f);
                 int yy = y0 + i;
-                if (yy >= 0 && yy < p.h) inb.get((int) (plane + (long) yy * p.w), row, 1, p.w);
+                if (yy >= 0 && yy < p.h) inb.get((int) (plane + (long) yy * p.w), r, i * width + 1, p.w);
             }
-            // along the columns of the patch (rows of the image): Bᵀ d, for every x at once
-            float[] d0 = r[0], d1 = r[1], d2 = r[2], d3 = r[3], d4 = r[4], d5 = r[5];
-            float[] t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3], t4 = t[4], t5 = t[5];
+            // along the patch's columns (the image's rows): Bᵀ d for every x at once
             for (int x = 0; x < width; x++) {
-                float a = d4[x] - 4f * d2[x], bb = d3[x] - 4f * d1[x], cc = d4[x] - d2[x], dd = 2f * (d3[x] - d1[x]);
-                t0[x] = 4f * d0[x] - 5f * d2[x] + d4[x];
-                t1[x] = a + bb;
-                t2[x] = a - bb;
-                t3[x] = cc + dd;
-                t4[x] = cc - dd;
-                t5[x] = 4f * d1[x] - 5f * d3[x] + d5[x];
+                bt(r[x], r[width + x], r[2 * width + x], r[3 * width + x], r[4 * width + x], r[5 * width + x], t, x, width);
             }
+            // along the patch's rows, per tile: (Bᵀ d) B
             int tile0 = (s - s0) * tw;
             for (int i = 0; i < P; i++) {
-                float[] ti = t[i];
-                int base = i * P * tiles + tile0;
+                int ti = i * width, base = i * P * tiles + tile0;
                 for (int j = 0; j < tw; j++) {
-                    int x = j * M;
-                    float q0 = ti[x], q1 = ti[x + 1], q2 = ti[x + 2], q3 = ti[x + 3], q4 = ti[x + 4], q5 = ti[x + 5];
-                    float a = q4 - 4f * q2, bb = q3 - 4f * q1, cc = q4 - q2, dd = 2f * (q3 - q1);
-                    int o = base + j;
-                    v[o] = 4f * q0 - 5f * q2 + q4;
-                    v[o + tiles] = a + bb;
-                    v[o + 2 * tiles] = a - bb;
-                    v[o + 3 * tiles] = cc + dd;
-                    v[o + 4 * tiles] = cc - dd;
-                    v[o + 5 * tiles] = 4f * q1 - 5f * q3 + q5;
+                    int x = ti + j * M;
+                    bt(t[x], t[x + 1], t[x + 2], t[x + 3], t[x + 4], t[x + 5], v, base + j, tiles);
                 }
             }
         }
-        // V[e][ci][0..tiles)
         for (int e = 0; e < E; e++) {
             wsb.put((int) (v0 + ((long) e * p.cin + ci) * tiles), v, e * tiles, tiles);
         }
     }
 
-    // Aᵀ (rows: 1 1 1 1 1 0 / 0 1 −1 2 −2 0 / 0 1 1 4 4 0 / 0 1 −1 8 −8 1), applied to m0..m5
+    /** Output channel co of strips [s0, s1): Aᵀ M A of every tile, plus the bias (and ReLU), into out. */
     private static void outputTransform(Plan p, FloatBuffer wsb, long m0, int co, int s0, int s1, int tiles, float bias, boolean relu,
                                         FloatBuffer outb, Scratch sc) {
-        float[] m = sc.e36;
+        float[] m = sc.e36, col = sc.col, o = sc.outRows;
         for (int e = 0; e < E; e++) wsb.get((int) (m0 + ((long) e * p.cout + co) * tiles), m, e * tiles, tiles);
-        int tw = p.tilesW(), th = p.tilesH();
-        float[][] o = sc.outRows;
-        float[] col = new float[M * P];
+        int tw = p.tilesW(), th = p.tilesH(), ow = tw * M;
         for (int s = s0; s < s1; s++) {
             int tile0 = (s - s0) * tw;
             for (int j = 0; j < tw; j++) {
                 int t = tile0 + j;
-                // along the patch rows: Aᵀ over i for each column jj → col[r*6 + jj]
+                // along the patch's columns: Aᵀ M, into col[r][jj]
                 for (int jj = 0; jj < P; jj++) {
-                    float q0 = m[(jj) * tiles + t], q1 = m[(P + jj) * tiles + t], q2 = m[(2 * P + jj) * tiles + t];
-                    float q3 = m[(3 * P + jj) * tiles + t], q4 = m[(4 * P + jj) * tiles + t], q5 = m[(5 * P + jj) * tiles + t];
-                    float a = q1 + q2, bb = q3 + q4, cc = q1 - q2, dd = q3 - q4;
-                    col[jj] = q0 + a + bb;
-                    col[P + jj] = cc + 2f * dd;
-                    col[2 * P + jj] = a + 4f * bb;
-                    col[3 * P + jj] = cc + 8f * dd + q5;
+                    at(m[jj * tiles + t], m[(P + jj) * tiles + t], m[(2 * P + jj) * tiles + t],
+                            m[(3 * P + jj) * tiles + t], m[(4 * P + jj) * tiles + t], m[(5 * P + jj) * tiles + t], 0f, col, jj, P);
                 }
-                int x = j * M;
+                // along its rows: (Aᵀ M) A + bias, into the strip's output rows
                 for (int r = 0; r < M; r++) {
                     int b0 = r * P;
-                    float q0 = col[b0], q1 = col[b0 + 1], q2 = col[b0 + 2], q3 = col[b0 + 3], q4 = col[b0 + 4], q5 = col[b0 + 5];
-                    float a = q1 + q2, bb = q3 + q4, cc = q1 - q2, dd = q3 - q4;
-                    float[] row = o[r];
-                    row[x] = q0 + a + bb + bias;
-                    row[x + 1] = cc + 2f * dd + bias;
-                    row[x + 2] = a + 4f * bb + bias;
-                    row[x + 3] = cc + 8f * dd + q5 + bias;
+                    at(col[b0], col[b0 + 1], col[b0 + 2], col[b0 + 3], col[b0 + 4], col[b0 + 5], bias, o, r * ow + j * M, 1);
                 }
             }
             int img = s / th, y0 = (s % th) * M;
             long plane = ((long) img * p.cout + co) * p.h * p.w;
             for (int r = 0; r < M && y0 + r < p.h; r++) {
-                float[] row = o[r];
-                if (relu) for (int i = 0; i < p.w; i++) row[i] = Math.max(row[i], 0f);
-                outb.put((int) (plane + (long) (y0 + r) * p.w), row, 0, p.w);
+                int row = r * ow;
+                if (relu) for (int i = row; i < row + p.w; i++) o[i] = Math.max(o[i], 0f);
+                outb.put((int) (plane + (long) (y0 + r) * p.w), o, row, p.w);
             }
         }
     }
 
     /**
      * U[e][a][b] = (G g Gᵀ)[e] for every kernel g: forward a = k, b = c, g = w[k][c]; backward
-     * a = c, b = k, g = w[k][c] flipped in both axes. G rows: 1/4 0 0 / −1/6 −1/6 −1/6 /
-     * −1/6 1/6 −1/6 / 1/24 1/12 1/6 / 1/24 −1/12 1/6 / 0 0 1. Computed in double, stored float.
+     * a = c, b = k, g = w[k][c] flipped in both axes. Computed in double, stored float.
      */
     static void transformWeights(FloatBuffer w, int k, int c, boolean backward, FloatPointer dst) {
         int rowsA = backward ? c : k, colsB = backward ? k : c;
         float[] u = new float[E * rowsA * colsB];
-        double[][] g = new double[3][3];
-        double[][] gg = new double[P][3], out = new double[P][P];
+        double[][] g = new double[3][3], gCols = new double[3][P];
+        double[] row = new double[P];
         for (int kk = 0; kk < k; kk++) {
             for (int cc = 0; cc < c; cc++) {
                 int base = (kk * c + cc) * 9;
@@ -253,29 +254,19 @@ final class Winograd43 {
                         g[i][j] = backward ? w.get(base + (2 - i) * 3 + (2 - j)) : w.get(base + i * 3 + j);
                     }
                 }
-                for (int j = 0; j < 3; j++) gTimes(g[0][j], g[1][j], g[2][j], gg, j);
+                for (int j = 0; j < 3; j++) gTimes(g[0][j], g[1][j], g[2][j], gCols[j]); // G g, column by column
                 int a = backward ? cc : kk, b = backward ? kk : cc;
-                for (int i = 0; i < P; i++) gTimesRow(gg[i][0], gg[i][1], gg[i][2], out[i]);
                 for (int i = 0; i < P; i++) {
-                    for (int j = 0; j < P; j++) u[((i * P + j) * rowsA + a) * colsB + b] = (float) out[i][j];
+                    gTimes(gCols[0][i], gCols[1][i], gCols[2][i], row); // row i of (G g) Gᵀ
+                    for (int j = 0; j < P; j++) u[((i * P + j) * rowsA + a) * colsB + b] = (float) row[j];
                 }
             }
         }
         dst.put(u, 0, u.length);
     }
 
-    /** G · (g0, g1, g2)ᵀ into column j of out. */
-    private static void gTimes(double g0, double g1, double g2, double[][] out, int j) {
-        out[0][j] = g0 / 4;
-        out[1][j] = -(g0 + g1 + g2) / 6;
-        out[2][j] = -(g0 - g1 + g2) / 6;
-        out[3][j] = g0 / 24 + g1 / 12 + g2 / 6;
-        out[4][j] = g0 / 24 - g1 / 12 + g2 / 6;
-        out[5][j] = g2;
-    }
-
-    /** (G · (g0, g1, g2)ᵀ)ᵀ into a row. */
-    private static void gTimesRow(double g0, double g1, double g2, double[] out) {
+    /** G (rows 1/4 0 0 / −1/6 −1/6 −1/6 / −1/6 1/6 −1/6 / 1/24 1/12 1/6 / 1/24 −1/12 1/6 / 0 0 1) applied to (g0, g1, g2). */
+    private static void gTimes(double g0, double g1, double g2, double[] out) {
         out[0] = g0 / 4;
         out[1] = -(g0 + g1 + g2) / 6;
         out[2] = -(g0 - g1 + g2) / 6;
