@@ -51,6 +51,8 @@ final class BlasFc {
      * 13–24 ms by sgemv against 39–52 ms by sgemm, backward 2 rows 23–36 against 41–55 ms.
      */
     static final int GEMV_ROWS = 2;
+    /** Bytes of w read per block by the backward sgemvs of several rows: well inside a core's L2, so the second row's pass hits cache. */
+    static final long GEMV_BLOCK_BYTES = 256 << 10;
 
     /** Pieces to split a product of {@code cols} output columns into: one per thread, unless it is tiny. */
     private int slices(int cols, long workPerColumn) {
@@ -66,9 +68,14 @@ final class BlasFc {
         parallel.forEach(slices, Long.MAX_VALUE / slices, sl -> {
             int k0 = (int) ((long) sl * k / slices), k1 = (int) ((long) (sl + 1) * k / slices);
             if (n <= GEMV_ROWS) { // dx[r, k0:k1] = w[:, k0:k1]ᵀ · dy[r]
-                for (int r = 0; r < n; r++) {
-                    cblas_sgemv(CblasRowMajor, CblasTrans, mOut, k1 - k0, 1f, w.pointer(k0), k,
-                            dy.pointer((long) r * mOut), 1, 0f, dx.pointer((long) r * k + k0), 1);
+                // a block of w's rows at a time for every r, so w streams from memory once, not n times
+                int block = n == 1 ? mOut : (int) Math.max(1, Math.min(mOut, GEMV_BLOCK_BYTES / ((long) (k1 - k0) * Float.BYTES)));
+                for (int m = 0; m < mOut; m += block) {
+                    int mb = Math.min(block, mOut - m);
+                    for (int r = 0; r < n; r++) {
+                        cblas_sgemv(CblasRowMajor, CblasTrans, mb, k1 - k0, 1f, w.pointer((long) m * k + k0), k,
+                                dy.pointer((long) r * mOut + m), 1, m == 0 ? 0f : 1f, dx.pointer((long) r * k + k0), 1);
+                    }
                 }
             } else {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k1 - k0, mOut,

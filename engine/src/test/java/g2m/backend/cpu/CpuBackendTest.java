@@ -346,9 +346,13 @@ class CpuBackendTest {
         }
     }
 
-    /** Batch 1 and 2 take the sgemv path (forward rows, backward right-hand sides), larger ones sgemm; split across threads when large. */
+    /**
+     * Batch 1 and 2 take the sgemv path (forward rows, backward right-hand sides), larger ones sgemm;
+     * split across threads when large. K = 20000: the two backward rows go through w in blocks of
+     * rows (BlasFc.GEMV_BLOCK_BYTES), each block's products added to the last.
+     */
     @ParameterizedTest(name = "rows={0} K={1} M={2}")
-    @CsvSource({"1, 600, 700", "2, 600, 700", "3, 600, 700", "1, 5, 3", "2, 1, 1"})
+    @CsvSource({"1, 600, 700", "2, 600, 700", "3, 600, 700", "1, 5, 3", "2, 1, 1", "2, 20000, 150", "1, 20000, 150"})
     void fcRowCountsOfBothPaths(int rows, int k, int m) {
         Random rnd = new Random(rows * 7 + k + m);
         float[] x = Naive.random(rnd, rows * k), wt = Naive.random(rnd, m * k), b = Naive.random(rnd, m), dy = Naive.random(rnd, rows * m);
