@@ -128,20 +128,25 @@ final class Winograd43 {
 
     /**
      * Per-thread heap rows, reused across calls and grown when a larger shape arrives: the 6 input
-     * rows of a strip (padded) and their row transforms (6 rows of {@code width}, one array), one
-     * chunk's 36 rows of V or M, a tile's column transforms, and a strip's 4 output rows.
+     * rows of a strip (padded) and their column transforms, one chunk's 36 rows of V or M, their
+     * 24 rows of column transforms and 16 of output values (each row its own array, so the
+     * transforms' loops vectorize), and a strip's 4 output rows.
      */
     private static final class Scratch {
-        float[] rows = new float[0], rowT = new float[0], e36 = new float[0], outRows = new float[0];
-        final float[] col = new float[M * P];
+        float[][] rows = new float[P][0], rowT = new float[P][0], e36 = new float[E][0], col = new float[M * P][0], o16 = new float[M * M][0];
+        float[] outRows = new float[0];
 
         Scratch fit(Plan p, int maxTiles) {
             int width = p.tilesW() * M + 2;
-            if (rows.length < P * width) {
-                rows = new float[P * width];
-                rowT = new float[P * width];
+            if (rows[0].length < width) {
+                rows = new float[P][width];
+                rowT = new float[P][width];
             }
-            if (e36.length < E * maxTiles) e36 = new float[E * maxTiles];
+            if (e36[0].length < maxTiles) {
+                e36 = new float[E][maxTiles];
+                col = new float[M * P][maxTiles];
+                o16 = new float[M * M][maxTiles];
+            }
             if (outRows.length < M * p.tilesW() * M) outRows = new float[M * p.tilesW() * M];
             return this;
         }
@@ -151,81 +156,85 @@ final class Winograd43 {
 
     /**
      * Bᵀ (rows 4 0 −5 0 1 0 / 0 −4 −4 1 1 0 / 0 4 −4 −1 1 0 / 0 −2 −1 2 1 0 / 0 2 −1 −2 1 0 /
-     * 0 4 0 −5 0 1) applied to d0..d5, the six results to dst[o], dst[o + stride], ….
+     * 0 4 0 −5 0 1) applied to the rows d0…d5 element by element for the first n, into the rows
+     * o0…o5 (separate arrays indexed alike: the JIT vectorizes the loop).
      */
-    private static void bt(float d0, float d1, float d2, float d3, float d4, float d5, float[] dst, int o, int stride) {
-        float a = d4 - 4f * d2, bb = d3 - 4f * d1, cc = d4 - d2, dd = 2f * (d3 - d1);
-        dst[o] = 4f * d0 - 5f * d2 + d4;
-        dst[o + stride] = a + bb;
-        dst[o + 2 * stride] = a - bb;
-        dst[o + 3 * stride] = cc + dd;
-        dst[o + 4 * stride] = cc - dd;
-        dst[o + 5 * stride] = 4f * d1 - 5f * d3 + d5;
-    }
-
-    /**
-     * Aᵀ (rows 1 1 1 1 1 0 / 0 1 −1 2 −2 0 / 0 1 1 4 4 0 / 0 1 −1 8 −8 1) applied to m0..m5, plus
-     * {@code add}, the four results to dst[o], dst[o + stride], ….
-     */
-    private static void at(float m0, float m1, float m2, float m3, float m4, float m5, float add, float[] dst, int o, int stride) {
-        float a = m1 + m2, bb = m3 + m4, cc = m1 - m2, dd = m3 - m4;
-        dst[o] = m0 + a + bb + add;
-        dst[o + stride] = cc + 2f * dd + add;
-        dst[o + 2 * stride] = a + 4f * bb + add;
-        dst[o + 3 * stride] = cc + 8f * dd + m5 + add;
+    private static void bt(float[] d0, float[] d1, float[] d2, float[] d3, float[] d4, float[] d5,
+                           float[] o0, float[] o1, float[] o2, float[] o3, float[] o4, float[] o5, int n) {
+        for (int x = 0; x < n; x++) {
+            float a = d4[x] - 4f * d2[x], bb = d3[x] - 4f * d1[x], cc = d4[x] - d2[x], dd = 2f * (d3[x] - d1[x]);
+            o0[x] = 4f * d0[x] - 5f * d2[x] + d4[x];
+            o1[x] = a + bb;
+            o2[x] = a - bb;
+            o3[x] = cc + dd;
+            o4[x] = cc - dd;
+            o5[x] = 4f * d1[x] - 5f * d3[x] + d5[x];
+        }
     }
 
     /** V[e][ci][t] = (Bᵀ d B)[e] of channel ci's patch of every tile t of strips [s0, s1). */
     private static void inputTransform(Plan p, FloatBuffer inb, int ci, int s0, int s1, int tiles, FloatBuffer wsb, long v0, Scratch sc) {
         int tw = p.tilesW(), th = p.tilesH(), width = tw * M + 2;
-        float[] r = sc.rows, t = sc.rowT, v = sc.e36;
+        float[][] r = sc.rows, t = sc.rowT, v = sc.e36;
         for (int s = s0; s < s1; s++) {
             int img = s / th, y0 = (s % th) * M - 1;
             long plane = ((long) img * p.cin + ci) * p.h * p.w;
-            java.util.Arrays.fill(r, 0, P * width, 0f);
             for (int i = 0; i < P; i++) {
                 int yy = y0 + i;
-                if (yy >= 0 && yy < p.h) inb.get((int) (plane + (long) yy * p.w), r, i * width + 1, p.w);
+                java.util.Arrays.fill(r[i], 0, width, 0f);
+                if (yy >= 0 && yy < p.h) inb.get((int) (plane + (long) yy * p.w), r[i], 1, p.w);
             }
             // along the patch's columns (the image's rows): Bᵀ d for every x at once
-            for (int x = 0; x < width; x++) {
-                bt(r[x], r[width + x], r[2 * width + x], r[3 * width + x], r[4 * width + x], r[5 * width + x], t, x, width);
-            }
-            // along the patch's rows, per tile: (Bᵀ d) B
+            bt(r[0], r[1], r[2], r[3], r[4], r[5], t[0], t[1], t[2], t[3], t[4], t[5], width);
+            // along the patch's rows, per tile: (Bᵀ d) B, into V's rows e = i·6 + q
             int tile0 = (s - s0) * tw;
             for (int i = 0; i < P; i++) {
-                int ti = i * width, base = i * P * tiles + tile0;
+                float[] ti = t[i], q0 = v[i * P], q1 = v[i * P + 1], q2 = v[i * P + 2], q3 = v[i * P + 3], q4 = v[i * P + 4], q5 = v[i * P + 5];
                 for (int j = 0; j < tw; j++) {
-                    int x = ti + j * M;
-                    bt(t[x], t[x + 1], t[x + 2], t[x + 3], t[x + 4], t[x + 5], v, base + j, tiles);
+                    int x = j * M, o = tile0 + j;
+                    float d0 = ti[x], d1 = ti[x + 1], d2 = ti[x + 2], d3 = ti[x + 3], d4 = ti[x + 4], d5 = ti[x + 5];
+                    float a = d4 - 4f * d2, bb = d3 - 4f * d1, cc = d4 - d2, dd = 2f * (d3 - d1);
+                    q0[o] = 4f * d0 - 5f * d2 + d4;
+                    q1[o] = a + bb;
+                    q2[o] = a - bb;
+                    q3[o] = cc + dd;
+                    q4[o] = cc - dd;
+                    q5[o] = 4f * d1 - 5f * d3 + d5;
                 }
             }
         }
         for (int e = 0; e < E; e++) {
-            wsb.put((int) (v0 + ((long) e * p.cin + ci) * tiles), v, e * tiles, tiles);
+            wsb.put((int) (v0 + ((long) e * p.cin + ci) * tiles), v[e], 0, tiles);
         }
     }
 
-    /** Output channel co of strips [s0, s1): Aᵀ M A of every tile, plus the bias (and ReLU), into out. */
+    /**
+     * Output channel co of strips [s0, s1): Aᵀ M A of every tile, plus the bias (and ReLU), into
+     * out. Both stages run over all tiles at once, on rows that are separate arrays indexed alike
+     * (a loop the JIT vectorizes: with offsets into one array it cannot rule out overlap); then
+     * each tile's 4×4 is copied into place.
+     */
     private static void outputTransform(Plan p, FloatBuffer wsb, long m0, int co, int s0, int s1, int tiles, float bias, boolean relu,
                                         FloatBuffer outb, Scratch sc) {
-        float[] m = sc.e36, col = sc.col, o = sc.outRows;
-        for (int e = 0; e < E; e++) wsb.get((int) (m0 + ((long) e * p.cout + co) * tiles), m, e * tiles, tiles);
+        float[][] m = sc.e36, col = sc.col, o16 = sc.o16;
+        float[] o = sc.outRows;
+        for (int e = 0; e < E; e++) wsb.get((int) (m0 + ((long) e * p.cout + co) * tiles), m[e], 0, tiles);
+        // along the patch's columns: col[r·6 + jj] = (Aᵀ M)[r][jj]
+        for (int jj = 0; jj < P; jj++) {
+            at(m[jj], m[P + jj], m[2 * P + jj], m[3 * P + jj], m[4 * P + jj], m[5 * P + jj], 0f, col[jj], col[P + jj], col[2 * P + jj], col[3 * P + jj], tiles);
+        }
+        // along its rows: o16[r·4 + c] = ((Aᵀ M) A)[r][c] + bias
+        for (int r = 0; r < M; r++) {
+            int b = r * P, d = r * M;
+            at(col[b], col[b + 1], col[b + 2], col[b + 3], col[b + 4], col[b + 5], bias, o16[d], o16[d + 1], o16[d + 2], o16[d + 3], tiles);
+        }
         int tw = p.tilesW(), th = p.tilesH(), ow = tw * M;
         for (int s = s0; s < s1; s++) {
             int tile0 = (s - s0) * tw;
-            for (int j = 0; j < tw; j++) {
-                int t = tile0 + j;
-                // along the patch's columns: Aᵀ M, into col[r][jj]
-                for (int jj = 0; jj < P; jj++) {
-                    at(m[jj * tiles + t], m[(P + jj) * tiles + t], m[(2 * P + jj) * tiles + t],
-                            m[(3 * P + jj) * tiles + t], m[(4 * P + jj) * tiles + t], m[(5 * P + jj) * tiles + t], 0f, col, jj, P);
-                }
-                // along its rows: (Aᵀ M) A + bias, into the strip's output rows
-                for (int r = 0; r < M; r++) {
-                    int b0 = r * P;
-                    at(col[b0], col[b0 + 1], col[b0 + 2], col[b0 + 3], col[b0 + 4], col[b0 + 5], bias, o, r * ow + j * M, 1);
-                }
+            for (int q = 0; q < M * M; q++) { // output row q / 4, column q % 4 of each tile of the strip
+                float[] src = o16[q];
+                int dst = (q / M) * ow + q % M;
+                for (int j = 0; j < tw; j++) o[dst + j * M] = src[tile0 + j];
             }
             int img = s / th, y0 = (s % th) * M;
             long plane = ((long) img * p.cout + co) * p.h * p.w;
@@ -234,6 +243,21 @@ final class Winograd43 {
                 if (relu) for (int i = row; i < row + p.w; i++) o[i] = Math.max(o[i], 0f);
                 outb.put((int) (plane + (long) (y0 + r) * p.w), o, row, p.w);
             }
+        }
+    }
+
+    /**
+     * Aᵀ (rows 1 1 1 1 1 0 / 0 1 −1 2 −2 0 / 0 1 1 4 4 0 / 0 1 −1 8 −8 1) applied to the rows
+     * m0…m5 element by element for the first n, plus add, into the rows o0…o3.
+     */
+    private static void at(float[] m0, float[] m1, float[] m2, float[] m3, float[] m4, float[] m5, float add,
+                           float[] o0, float[] o1, float[] o2, float[] o3, int n) {
+        for (int t = 0; t < n; t++) {
+            float a = m1[t] + m2[t], bb = m3[t] + m4[t], cc = m1[t] - m2[t], dd = m3[t] - m4[t];
+            o0[t] = m0[t] + a + bb + add;
+            o1[t] = cc + 2f * dd + add;
+            o2[t] = a + 4f * bb + add;
+            o3[t] = cc + 8f * dd + m5[t] + add;
         }
     }
 
