@@ -21,9 +21,9 @@ import java.util.List;
  * ({@code cblas_sgemm} on native pointers, never on Java arrays), the other loops in Java on
  * direct buffers.
  *
- * <p><b>Convolutions</b> go to oneDNN ({@link DnnlConv}) where it loads and finds AVX-512; with
- * AVX2 alone, per shape, to Winograd F(4×4, 3×3) ({@link Winograd43}), oneDNN or im2col, as
- * measured ({@link #route}); below AVX2, or with ConvPath.IM2COL, they are im2col + sgemm cut into tiles
+ * <p><b>Convolutions</b> (fp32) go, per shape, to Winograd F(4×4, 3×3) ({@link Winograd43}),
+ * oneDNN ({@link DnnlConv}) or im2col, as measured ({@link #route}), where oneDNN loads and finds
+ * AVX2; bf16 ones to oneDNN; below AVX2, or with ConvPath.IM2COL, they are im2col + sgemm cut into tiles
  * of about {@link #TILE_COLUMNS}
  * output positions: a large image in blocks of whole rows, small images (deep layers, 14×14)
  * side by side (see {@link Conv3x3}). The column matrices, staging and halo buffers are
@@ -69,11 +69,15 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     private final Winograd43 winograd;
     /** IM2COL, ONEDNN or WINOGRAD for every convolution, or AUTO: see {@link #route}. */
     private final ConvPath path;
-    /** AUTO on a CPU with AVX2 but not AVX-512 (fp32): the per-shape choice of {@link #route}. */
-    private final boolean avx2Routes;
-    /** {@link #route}: fewer image-side channels than this stay on im2col (conv1_1). */
+    /** AUTO in fp32 on a CPU with AVX2: the per-shape choice of {@link #route}. */
+    private final boolean perShape;
+    /** What {@link #route} gives the layers with fewer than {@link #FEW_CHANNELS} image-side channels. */
+    private final ConvPath fewChannelsPath;
+    /** {@link #route}: Winograd needs this many channels on one side: {@link #WINOGRAD_WIDE_CHANNELS} with AVX2 alone, {@link #WINOGRAD_MIN_CHANNELS} with AVX-512. */
+    private final int winogradWide;
+    /** {@link #route}: fewer image-side channels than this (conv1_1) go to im2col with AVX2 alone, oneDNN with AVX-512. */
     static final int FEW_CHANNELS = 16;
-    /** {@link #route}: Winograd needs this many channels on both sides, this many on one, and this many 4×4 tiles. */
+    /** {@link #route}: Winograd needs this many channels on both sides, this many on one (AVX2 alone), and this many 4×4 tiles. */
     static final int WINOGRAD_MIN_CHANNELS = 64, WINOGRAD_WIDE_CHANNELS = 128, WINOGRAD_TILES = 48;
     private final DnnlFc dnnlFc;
     /** Heap scratch for the chunked loops, per thread. */
@@ -126,8 +130,10 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         }
         // below AVX2 oneDNN's kernels were not measured; im2col + OpenBLAS stays the default there
         this.path = convPath == ConvPath.AUTO && !Dnnl.hasAvx2() ? ConvPath.IM2COL : convPath;
-        // AVX2 without AVX-512: the per-shape choice measured on Zen 2 (route); with AVX-512 oneDNN throughout
-        this.avx2Routes = path == ConvPath.AUTO && !bf16 && !Dnnl.hasAvx512();
+        // fp32: the per-shape choice measured on Zen 2 and Zen 4 (route); bf16: oneDNN throughout
+        this.perShape = path == ConvPath.AUTO && !bf16;
+        this.fewChannelsPath = Dnnl.hasAvx512() ? ConvPath.ONEDNN : ConvPath.IM2COL;
+        this.winogradWide = Dnnl.hasAvx512() ? WINOGRAD_MIN_CHANNELS : WINOGRAD_WIDE_CHANNELS;
         this.threads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         openblas_nolapack.blas_set_num_threads(1); // the pool parallelizes; see the class comment
         this.parallel = new Parallel(this.threads);
@@ -136,7 +142,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         this.blasFc = new BlasFc(parallel, this.threads);
         boolean dnnl = bf16 || path == ConvPath.ONEDNN || path == ConvPath.AUTO;
         this.derived = new DerivedWeights(memory);
-        this.winograd = path == ConvPath.WINOGRAD || avx2Routes ? new Winograd43(memory, derived, parallel) : null;
+        this.winograd = path == ConvPath.WINOGRAD || perShape ? new Winograd43(memory, derived, parallel) : null;
         this.dnnlConv = dnnl ? new DnnlConv(memory, derived, bf16) : null;
         this.dnnlFc = bf16 ? new DnnlFc(memory, derived) : null;
     }
@@ -175,7 +181,8 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
             case IM2COL -> "";
             case ONEDNN -> ", oneDNN convolutions";
             case WINOGRAD -> ", Winograd convolutions";
-            case AUTO -> avx2Routes ? ", Winograd, oneDNN and im2col convolutions" : ", oneDNN convolutions";
+            case AUTO -> !perShape ? ", oneDNN convolutions"
+                    : fewChannelsPath == ConvPath.IM2COL ? ", Winograd, oneDNN and im2col convolutions" : ", Winograd and oneDNN convolutions";
         };
         return openblas_nolapack.OPENBLAS_VERSION.trim() + convs + (precision == Precision.BF16 ? ", bf16 products" : "")
                 + " on " + cpuModel() + ", " + threads + " thread" + (threads == 1 ? "" : "s") + (note == null ? "" : "; " + note);
@@ -306,20 +313,20 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     /**
      * Which code computes a convolution of n images of h×w with c channels on the image side (x
-     * forward, dx backward) and k on the other. Forced paths take every shape. AUTO with
-     * AVX-512: oneDNN. AUTO with AVX2 alone, as measured on 2 Zen 2 cores (benchmarks/README.md):
-     * im2col below {@link #FEW_CHANNELS} image channels (conv1_1); Winograd where both sides have
-     * at least {@link #WINOGRAD_MIN_CHANNELS} channels, one at least {@link #WINOGRAD_WIDE_CHANNELS},
-     * there are at least {@link #WINOGRAD_TILES} 4×4 tiles and at least one row of tiles per thread
-     * (conv2_1 … conv5_3, but 14×14 below batch 3: 16 tiles per image); oneDNN elsewhere (conv1_2,
-     * those 14×14 calls). Measured on 2 cores only. Below AVX2: im2col.
+     * forward, dx backward) and k on the other. Forced paths take every shape; bf16 AUTO: oneDNN.
+     * fp32 AUTO, as measured on 2 cores of Zen 2 (AVX2) and Zen 4 (AVX-512) (benchmarks/README.md):
+     * below {@link #FEW_CHANNELS} image channels (conv1_1) im2col with AVX2 alone, oneDNN with
+     * AVX-512; Winograd where both sides have at least {@link #WINOGRAD_MIN_CHANNELS} channels, with
+     * AVX2 alone one side at least {@link #WINOGRAD_WIDE_CHANNELS} (not conv1_2 there), at least
+     * {@link #WINOGRAD_TILES} 4×4 tiles and at least one row of tiles per thread (so not the 14×14
+     * layers below batch 3: 16 tiles per image); oneDNN elsewhere. Below AVX2: im2col.
      */
     private ConvPath route(int n, int c, int k, int h, int w) {
-        if (!avx2Routes) return path == ConvPath.AUTO ? ConvPath.ONEDNN : path;
-        if (c < FEW_CHANNELS) return ConvPath.IM2COL;
+        if (!perShape) return path == ConvPath.AUTO ? ConvPath.ONEDNN : path;
+        if (c < FEW_CHANNELS) return fewChannelsPath;
         long rows = (long) n * ((h + 3) / 4), tiles = rows * ((w + 3) / 4);
         // Winograd hands out whole rows of tiles: fewer rows than threads would idle cores
-        if (Math.min(c, k) >= WINOGRAD_MIN_CHANNELS && Math.max(c, k) >= WINOGRAD_WIDE_CHANNELS && tiles >= WINOGRAD_TILES
+        if (Math.min(c, k) >= WINOGRAD_MIN_CHANNELS && Math.max(c, k) >= winogradWide && tiles >= WINOGRAD_TILES
                 && rows >= threads) {
             return ConvPath.WINOGRAD;
         }

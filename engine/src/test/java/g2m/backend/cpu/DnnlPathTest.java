@@ -225,9 +225,9 @@ class DnnlPathTest {
     }
 
     /**
-     * AUTO: oneDNN for every VGG16 shape with AVX-512 (it measured faster on all); with AVX2 alone
-     * im2col for the 3-channel first layer, Winograd for the wide layers with enough tiles, oneDNN
-     * for the rest (as measured there); bf16 is oneDNN throughout; IM2COL forces the old path.
+     * AUTO in fp32, as measured on both machines: the 3-channel first layer on oneDNN with AVX-512,
+     * on im2col with AVX2 alone; Winograd for the layers with enough tiles (conv1_2 too with
+     * AVX-512); oneDNN for the rest (the 14×14 layers at batch 1, conv1_2 with AVX2 alone); bf16 is oneDNN throughout; IM2COL forces the old path.
      * Lesser CPUs: {@link IsaCapPathTest}.
      */
     @Test
@@ -236,14 +236,15 @@ class DnnlPathTest {
         try (CpuBackend be = new CpuBackend(2)) {
             String first = be.convImplementation(1, 3, 64, 224, 224, false);
             assertTrue(avx512 ? first.startsWith("oneDNN") : first.equals("im2col+sgemm"), first);
-            assertTrue(be.convImplementation(1, 64, 64, 224, 224, false).startsWith("oneDNN"));
+            String conv12 = be.convImplementation(1, 64, 64, 224, 224, false);
+            assertTrue(avx512 ? conv12.startsWith("winograd") : conv12.startsWith("oneDNN"), conv12);
             assertTrue(be.convImplementation(2, 512, 512, 14, 14, true).startsWith("oneDNN"));
-            String wide = be.convImplementation(8, 256, 256, 56, 56, true);
-            assertTrue(avx512 ? wide.startsWith("oneDNN") : wide.startsWith("winograd"), wide);
-            String second = be.convImplementation(1, 64, 128, 112, 112, false);
-            assertTrue(avx512 ? second.startsWith("oneDNN") : second.startsWith("winograd"), second);
-            String deep = be.convImplementation(1, 512, 512, 28, 28, false);
-            assertTrue(avx512 ? deep.startsWith("oneDNN") : deep.startsWith("winograd"), deep);
+            for (int[] s : new int[][] {{8, 256, 256, 56, 56, 1}, {1, 64, 128, 112, 112, 0}, {1, 512, 512, 28, 28, 0}, {8, 512, 512, 14, 14, 1}}) {
+                String impl = be.convImplementation(s[0], s[1], s[2], s[3], s[4], s[5] == 1);
+                assertTrue(impl.startsWith("winograd"), java.util.Arrays.toString(s) + ": " + impl);
+            }
+            assertTrue(be.description().contains(avx512 ? "Winograd and oneDNN convolutions" : "Winograd, oneDNN and im2col convolutions"),
+                    be.description());
         }
         if (Bf16Cpu.available()) {
             try (CpuBackend be = new CpuBackend(2, Precision.BF16, ConvPath.AUTO, null)) {
