@@ -11,8 +11,8 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
 /**
  * The fully connected products in fp32 by OpenBLAS (the bf16 ones are {@link DnnlFc}'s): the
  * output (forward) or input (backward) features split into slices across the backend's pool,
- * each a single-threaded sgemm, or one sgemv per row at batch 1. Arguments are checked by the
- * backend.
+ * each a single-threaded sgemm, or one sgemv per row at batch 1 (backward: per row within each
+ * block of w's rows, so that w is read from memory once). Arguments are checked by the backend.
  */
 final class BlasFc {
     private final Parallel parallel;
@@ -69,7 +69,9 @@ final class BlasFc {
             int k0 = (int) ((long) sl * k / slices), k1 = (int) ((long) (sl + 1) * k / slices);
             if (n <= GEMV_ROWS) { // dx[r, k0:k1] = w[:, k0:k1]ᵀ · dy[r]
                 // a block of w's rows at a time for every r, so w streams from memory once, not n times
-                int block = n == 1 ? mOut : (int) Math.max(1, Math.min(mOut, GEMV_BLOCK_BYTES / ((long) (k1 - k0) * Float.BYTES)));
+                // (blocks of fewer than 4 rows, on very wide slices, would rewrite dx per row: unblocked then)
+                long fit = GEMV_BLOCK_BYTES / ((long) (k1 - k0) * Float.BYTES);
+                int block = n == 1 || fit < 4 ? mOut : (int) Math.min(mOut, fit);
                 for (int m = 0; m < mOut; m += block) {
                     int mb = Math.min(block, mOut - m);
                     for (int r = 0; r < n; r++) {

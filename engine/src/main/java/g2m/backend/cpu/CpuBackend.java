@@ -132,8 +132,9 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         this.path = convPath == ConvPath.AUTO && !Dnnl.hasAvx2() ? ConvPath.IM2COL : convPath;
         // fp32: the per-shape choice measured on Zen 2 and Zen 4 (route); bf16: oneDNN throughout
         this.perShape = path == ConvPath.AUTO && !bf16;
-        this.fewChannelsPath = Dnnl.hasAvx512() ? ConvPath.ONEDNN : ConvPath.IM2COL;
-        this.winogradWide = Dnnl.hasAvx512() ? WINOGRAD_MIN_CHANNELS : WINOGRAD_WIDE_CHANNELS;
+        boolean avx512 = perShape && Dnnl.hasAvx512(); // forced fp32 paths do not load oneDNN
+        this.fewChannelsPath = avx512 ? ConvPath.ONEDNN : ConvPath.IM2COL;
+        this.winogradWide = avx512 ? WINOGRAD_MIN_CHANNELS : WINOGRAD_WIDE_CHANNELS;
         this.threads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         openblas_nolapack.blas_set_num_threads(1); // the pool parallelizes; see the class comment
         this.parallel = new Parallel(this.threads);

@@ -348,8 +348,9 @@ class CpuBackendTest {
 
     /**
      * Batch 1 and 2 take the sgemv path (forward rows, backward right-hand sides), larger ones sgemm;
-     * split across threads when large. K = 20000: the two backward rows go through w in blocks of
-     * rows (BlasFc.GEMV_BLOCK_BYTES), each block's products added to the last.
+     * split across threads when large. With two rows, K = 20000 and K = 600 the backward goes through
+     * w in several blocks of rows (BlasFc.GEMV_BLOCK_BYTES), each block's products added to the
+     * last; one row, K = 20000: a single pass.
      */
     @ParameterizedTest(name = "rows={0} K={1} M={2}")
     @CsvSource({"1, 600, 700", "2, 600, 700", "3, 600, 700", "1, 5, 3", "2, 1, 1", "2, 20000, 150", "1, 20000, 150"})

@@ -227,7 +227,7 @@ class DnnlPathTest {
     /**
      * AUTO in fp32, as measured on both machines: the 3-channel first layer on oneDNN with AVX-512,
      * on im2col with AVX2 alone; Winograd for the layers with enough tiles (conv1_2 too with
-     * AVX-512); oneDNN for the rest (the 14×14 layers at batch 1, conv1_2 with AVX2 alone); bf16 is oneDNN throughout; IM2COL forces the old path.
+     * AVX-512); oneDNN for the rest (the 14×14 layers at batch 1 and 2, conv1_2 with AVX2 alone); bf16 is oneDNN throughout; IM2COL forces the old path.
      * Lesser CPUs: {@link IsaCapPathTest}.
      */
     @Test
