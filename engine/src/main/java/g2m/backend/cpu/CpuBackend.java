@@ -71,10 +71,8 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     private final ConvPath path;
     /** AUTO in fp32 on a CPU with AVX2: the per-shape choice of {@link #route}. */
     private final boolean perShape;
-    /** What {@link #route} gives the layers with fewer than {@link #FEW_CHANNELS} image-side channels. */
-    private final ConvPath fewChannelsPath;
-    /** {@link #route}: Winograd needs this many channels on one side: {@link #WINOGRAD_WIDE_CHANNELS} with AVX2 alone, {@link #WINOGRAD_MIN_CHANNELS} with AVX-512. */
-    private final int winogradWide;
+    /** {@link #perShape} with AVX-512: {@link #route}'s choices as measured there (else as with AVX2 alone). */
+    private final boolean avx512Routes;
     /** {@link #route}: fewer image-side channels than this (conv1_1) go to im2col with AVX2 alone, oneDNN with AVX-512. */
     static final int FEW_CHANNELS = 16;
     /** {@link #route}: Winograd needs this many channels on both sides, this many on one (AVX2 alone), and this many 4×4 tiles. */
@@ -132,9 +130,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         this.path = convPath == ConvPath.AUTO && !Dnnl.hasAvx2() ? ConvPath.IM2COL : convPath;
         // fp32: the per-shape choice measured on Zen 2 and Zen 4 (route); bf16: oneDNN throughout
         this.perShape = path == ConvPath.AUTO && !bf16;
-        boolean avx512 = perShape && Dnnl.hasAvx512(); // forced fp32 paths do not load oneDNN
-        this.fewChannelsPath = avx512 ? ConvPath.ONEDNN : ConvPath.IM2COL;
-        this.winogradWide = avx512 ? WINOGRAD_MIN_CHANNELS : WINOGRAD_WIDE_CHANNELS;
+        this.avx512Routes = perShape && Dnnl.hasAvx512(); // forced fp32 paths do not load oneDNN
         this.threads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         openblas_nolapack.blas_set_num_threads(1); // the pool parallelizes; see the class comment
         this.parallel = new Parallel(this.threads);
@@ -183,7 +179,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
             case ONEDNN -> ", oneDNN convolutions";
             case WINOGRAD -> ", Winograd convolutions";
             case AUTO -> !perShape ? ", oneDNN convolutions"
-                    : fewChannelsPath == ConvPath.IM2COL ? ", Winograd, oneDNN and im2col convolutions" : ", Winograd and oneDNN convolutions";
+                    : avx512Routes ? ", Winograd and oneDNN convolutions" : ", Winograd, oneDNN and im2col convolutions";
         };
         return openblas_nolapack.OPENBLAS_VERSION.trim() + convs + (precision == Precision.BF16 ? ", bf16 products" : "")
                 + " on " + cpuModel() + ", " + threads + " thread" + (threads == 1 ? "" : "s") + (note == null ? "" : "; " + note);
@@ -324,10 +320,10 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
      */
     private ConvPath route(int n, int c, int k, int h, int w) {
         if (!perShape) return path == ConvPath.AUTO ? ConvPath.ONEDNN : path;
-        if (c < FEW_CHANNELS) return fewChannelsPath;
+        if (c < FEW_CHANNELS) return avx512Routes ? ConvPath.ONEDNN : ConvPath.IM2COL;
         long rows = (long) n * ((h + 3) / 4), tiles = rows * ((w + 3) / 4);
         // Winograd hands out whole rows of tiles: fewer rows than threads would idle cores
-        if (Math.min(c, k) >= WINOGRAD_MIN_CHANNELS && Math.max(c, k) >= winogradWide && tiles >= WINOGRAD_TILES
+        if (Math.min(c, k) >= WINOGRAD_MIN_CHANNELS && (avx512Routes || Math.max(c, k) >= WINOGRAD_WIDE_CHANNELS) && tiles >= WINOGRAD_TILES
                 && rows >= threads) {
             return ConvPath.WINOGRAD;
         }

@@ -129,8 +129,8 @@ final class Winograd43 {
     /**
      * Per-thread heap rows, reused across calls and grown when a larger shape arrives: the 6 input
      * rows of a strip (padded) and their column transforms, one chunk's 36 rows of V or M, their
-     * 24 rows of column transforms and 16 of output values (each row its own array, so the
-     * transforms' loops vectorize), and a strip's 4 output rows.
+     * 24 rows of column transforms and 16 of output values (each row its own array, so the output
+     * transform's loops vectorize), and a strip's 4 output rows.
      */
     private static final class Scratch {
         float[][] rows = new float[P][0], rowT = new float[P][0], e36 = new float[E][0], col = new float[M * P][0], o16 = new float[M * M][0];
@@ -156,20 +156,17 @@ final class Winograd43 {
 
     /**
      * Bᵀ (rows 4 0 −5 0 1 0 / 0 −4 −4 1 1 0 / 0 4 −4 −1 1 0 / 0 −2 −1 2 1 0 / 0 2 −1 −2 1 0 /
-     * 0 4 0 −5 0 1) applied to the rows d0…d5 element by element for the first n, into the rows
-     * o0…o5 (separate arrays indexed alike: the JIT vectorizes the loop).
+     * 0 4 0 −5 0 1) applied to d0..d5, the six results to o0[o] … o5[o].
      */
-    private static void bt(float[] d0, float[] d1, float[] d2, float[] d3, float[] d4, float[] d5,
-                           float[] o0, float[] o1, float[] o2, float[] o3, float[] o4, float[] o5, int n) {
-        for (int x = 0; x < n; x++) {
-            float a = d4[x] - 4f * d2[x], bb = d3[x] - 4f * d1[x], cc = d4[x] - d2[x], dd = 2f * (d3[x] - d1[x]);
-            o0[x] = 4f * d0[x] - 5f * d2[x] + d4[x];
-            o1[x] = a + bb;
-            o2[x] = a - bb;
-            o3[x] = cc + dd;
-            o4[x] = cc - dd;
-            o5[x] = 4f * d1[x] - 5f * d3[x] + d5[x];
-        }
+    private static void bt(float d0, float d1, float d2, float d3, float d4, float d5,
+                           float[] o0, float[] o1, float[] o2, float[] o3, float[] o4, float[] o5, int o) {
+        float a = d4 - 4f * d2, bb = d3 - 4f * d1, cc = d4 - d2, dd = 2f * (d3 - d1);
+        o0[o] = 4f * d0 - 5f * d2 + d4;
+        o1[o] = a + bb;
+        o2[o] = a - bb;
+        o3[o] = cc + dd;
+        o4[o] = cc - dd;
+        o5[o] = 4f * d1 - 5f * d3 + d5;
     }
 
     /** V[e][ci][t] = (Bᵀ d B)[e] of channel ci's patch of every tile t of strips [s0, s1). */
@@ -185,21 +182,15 @@ final class Winograd43 {
                 if (yy >= 0 && yy < p.h) inb.get((int) (plane + (long) yy * p.w), r[i], 1, p.w);
             }
             // along the patch's columns (the image's rows): Bᵀ d for every x at once
-            bt(r[0], r[1], r[2], r[3], r[4], r[5], t[0], t[1], t[2], t[3], t[4], t[5], width);
+            float[] r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3], r4 = r[4], r5 = r[5];
+            for (int x = 0; x < width; x++) bt(r0[x], r1[x], r2[x], r3[x], r4[x], r5[x], t[0], t[1], t[2], t[3], t[4], t[5], x);
             // along the patch's rows, per tile: (Bᵀ d) B, into V's rows e = i·6 + q
             int tile0 = (s - s0) * tw;
             for (int i = 0; i < P; i++) {
                 float[] ti = t[i], q0 = v[i * P], q1 = v[i * P + 1], q2 = v[i * P + 2], q3 = v[i * P + 3], q4 = v[i * P + 4], q5 = v[i * P + 5];
                 for (int j = 0; j < tw; j++) {
-                    int x = j * M, o = tile0 + j;
-                    float d0 = ti[x], d1 = ti[x + 1], d2 = ti[x + 2], d3 = ti[x + 3], d4 = ti[x + 4], d5 = ti[x + 5];
-                    float a = d4 - 4f * d2, bb = d3 - 4f * d1, cc = d4 - d2, dd = 2f * (d3 - d1);
-                    q0[o] = 4f * d0 - 5f * d2 + d4;
-                    q1[o] = a + bb;
-                    q2[o] = a - bb;
-                    q3[o] = cc + dd;
-                    q4[o] = cc - dd;
-                    q5[o] = 4f * d1 - 5f * d3 + d5;
+                    int x = j * M;
+                    bt(ti[x], ti[x + 1], ti[x + 2], ti[x + 3], ti[x + 4], ti[x + 5], q0, q1, q2, q3, q4, q5, tile0 + j);
                 }
             }
         }
