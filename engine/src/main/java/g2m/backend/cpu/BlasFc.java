@@ -12,7 +12,8 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
  * The fully connected products in fp32 by OpenBLAS (the bf16 ones are {@link DnnlFc}'s): the
  * output (forward) or input (backward) features split into slices across the backend's pool,
  * each a single-threaded sgemm, or one sgemv per row at batch 1 (backward: per row within each
- * block of w's rows, so that w is read from memory once). Arguments are checked by the backend.
+ * block of w's rows, so that w is read from memory once, and only the rows that some dy needs).
+ * Arguments are checked by the backend.
  */
 final class BlasFc {
     private final Parallel parallel;
@@ -63,20 +64,28 @@ final class BlasFc {
     /** {@code dx = dy w}. */
     void backwardData(CpuArray dy, CpuArray w, CpuArray dx) {
         int n = dy.dim(0), mOut = w.dim(0), k = w.dim(1);
+        // at batch 1, a row of w whose dy is zero in every right-hand side adds nothing: behind a
+        // ReLU that is every inactive unit (about half of fc6's and fc7's on random weights), and
+        // skipping those rows leaves their part of w unread
+        boolean[] used = n <= GEMV_ROWS ? nonzeroColumns(dy, n, mOut) : null;
         // input features split across the pool: dx[:, k0:k1] = dy · w[:, k0:k1]
         int slices = slices(k, (long) n * mOut);
+        FloatBuffer dxb = dx.buffer();
         parallel.forEach(slices, Long.MAX_VALUE / slices, sl -> {
             int k0 = (int) ((long) sl * k / slices), k1 = (int) ((long) (sl + 1) * k / slices);
-            if (n <= GEMV_ROWS) { // dx[r, k0:k1] = w[:, k0:k1]ᵀ · dy[r]
-                // a block of w's rows at a time for every r, so w streams from memory once, not n times
-                // (blocks of fewer than 4 rows, on very wide slices, would rewrite dx per row: unblocked then)
+            if (used != null) { // dx[r, k0:k1] = Σ over runs of used rows: w[run, k0:k1]ᵀ · dy[r, run]
+                for (int r = 0; r < n; r++) for (int j = k0; j < k1; j++) dxb.put(r * k + j, 0f);
+                // each run in pieces of w that stay in L2 while every r reads them, so w streams from
+                // memory once, not n times (pieces of fewer than 4 rows, on very wide slices, would
+                // rewrite dx per row: whole runs then)
                 long fit = GEMV_BLOCK_BYTES / ((long) (k1 - k0) * Float.BYTES);
-                int block = n == 1 || fit < 4 ? mOut : (int) Math.min(mOut, fit);
-                for (int m = 0; m < mOut; m += block) {
-                    int mb = Math.min(block, mOut - m);
+                int piece = n == 1 || fit < 4 ? mOut : (int) Math.min(mOut, fit);
+                for (int i = 0, j; i < mOut; i = j) {
+                    if (!used[i]) { j = i + 1; continue; }
+                    for (j = i + 1; j < mOut && used[j] && j - i < piece; ) j++;
                     for (int r = 0; r < n; r++) {
-                        cblas_sgemv(CblasRowMajor, CblasTrans, mb, k1 - k0, 1f, w.pointer((long) m * k + k0), k,
-                                dy.pointer((long) r * mOut + m), 1, m == 0 ? 0f : 1f, dx.pointer((long) r * k + k0), 1);
+                        cblas_sgemv(CblasRowMajor, CblasTrans, j - i, k1 - k0, 1f, w.pointer((long) i * k + k0), k,
+                                dy.pointer((long) r * mOut + i), 1, 1f, dx.pointer((long) r * k + k0), 1);
                     }
                 }
             } else {
@@ -84,5 +93,13 @@ final class BlasFc {
                         1f, dy.pointer(0), mOut, w.pointer(k0), k, 0f, dx.pointer(k0), k);
             }
         });
+    }
+
+    /** Which of {@code dy}'s m columns hold a non-zero in some row. */
+    private static boolean[] nonzeroColumns(CpuArray dy, int n, int m) {
+        FloatBuffer b = dy.buffer();
+        boolean[] used = new boolean[m];
+        for (int r = 0; r < n; r++) for (int j = 0; j < m; j++) used[j] |= b.get(r * m + j) != 0f;
+        return used;
     }
 }

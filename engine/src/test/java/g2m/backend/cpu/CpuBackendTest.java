@@ -367,6 +367,32 @@ class CpuBackendTest {
         }
     }
 
+    /**
+     * At batch 1 the backward skips the rows of w whose dy is zero in every right-hand side (as
+     * behind a ReLU): zero columns of dy in runs that cross the blocks of rows (K = 20000: blocks
+     * of a few rows), at both ends, a column zero in one right-hand side only, and a dy of zeros.
+     */
+    @ParameterizedTest(name = "rows={0} K={1} M={2}")
+    @CsvSource({"1, 20000, 150", "2, 20000, 150", "2, 600, 700", "1, 7, 5"})
+    void fcBackwardSkipsRowsNoRightHandSideUses(int rows, int k, int m) {
+        Random rnd = new Random(rows * 11 + k + m);
+        float[] wt = Naive.random(rnd, m * k), dy = Naive.random(rnd, rows * m);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < m; j++) {
+                boolean zero = j == 0 || j % 7 < 3 || (j >= 10 && j < 30) || j >= m - 4;
+                if (zero || (r == 0 && j % 5 == 0)) dy[r * m + j] = 0f;
+            }
+        }
+        float[] none = new float[rows * m];
+        try (DeviceArray wa = be.upload(wt, m, k); DeviceArray dya = be.upload(dy, rows, m);
+             DeviceArray zeros = be.upload(none, rows, m); DeviceArray dx = be.upload(garbage(rows * k), rows, k)) {
+            be.fcBackwardData(dya, wa, dx);
+            assertClose(Naive.fcBackward(dy, wt, rows, k, m), be.download(dx), Naive.TOLERANCE, "fc backward, sparse dy");
+            be.fcBackwardData(zeros, wa, dx);
+            assertArrayEquals(new float[rows * k], be.download(dx), "fc backward of a zero dy");
+        }
+    }
+
     @Test
     void softmaxIsStableAndMatches() {
         float[] z = {1000f, 1001f, 999f, -5f, 0f, 3f, 0f, 0f, 0f, -1e4f, 88f, 89f};
