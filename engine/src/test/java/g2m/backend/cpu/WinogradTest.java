@@ -9,6 +9,8 @@ import java.util.Random;
 
 import static g2m.testing.Parity.assertClose;
 import static g2m.testing.Parity.relErr;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -31,9 +33,12 @@ class WinogradTest {
             "1, 20, 9, 11, 24, 2",
             "3, 16, 14, 14, 32, 2",
             "2, 64, 13, 6, 16, 2",
-            "1, 8, 40, 52, 8, 2",   // several chunks of tile rows
-            "9, 4, 8, 8, 3, 2",     // several images per chunk
-            "5, 6, 17, 9, 5, 7",    // more threads than chunks hold evenly
+            "1, 8, 40, 52, 8, 2",   // one chunk shared by the threads (below 2 x 256 tiles)
+            "9, 4, 8, 8, 3, 2",
+            "5, 6, 17, 9, 5, 7",
+            "2, 6, 64, 70, 5, 2",   // chunks of tile rows, one thread each (576 tiles)
+            "9, 4, 30, 30, 3, 2",   // several images per chunk (576 tiles)
+            "3, 6, 45, 41, 5, 3",   // more threads than chunks hold evenly (792 tiles)
             "1, 8, 40, 52, 8, 1",
     })
     void forwardAndBackwardMatchTheDefinition(int n, int c, int h, int w, int k, int threads) {
@@ -60,5 +65,17 @@ class WinogradTest {
                     relErr(Naive.conv(x, wt, b, n, c, h, w, k), got), relErr(refBack, be.download(gx)));
             assertTrue(be.convImplementation(n, c, k, h, w, false).startsWith("winograd"));
         }
+    }
+
+    /** Which VGG16 layers share one chunk on 2 threads: the 28×28 and 56×56 ones at batch 1, conv4_x at batch 8. */
+    @ParameterizedTest(name = "N={0} C={1} {2}x{2} K={3}: shared {4}")
+    @CsvSource({
+            "1, 64, 224, 64, false", "1, 128, 112, 128, false", "1, 256, 56, 256, true", "1, 512, 28, 512, true",
+            "8, 256, 56, 256, false", "8, 512, 28, 512, true",
+    })
+    void narrowShapesShareOneChunk(int n, int c, int hw, int k, boolean shared) {
+        Winograd43.Plan p = new Winograd43.Plan(n, hw, hw, c, k);
+        assertEquals(shared, p.sharedChunk(2));
+        assertFalse(p.sharedChunk(1), "one thread: chunks as ever");
     }
 }
