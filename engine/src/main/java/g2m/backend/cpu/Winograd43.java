@@ -43,9 +43,12 @@ final class Winograd43 {
     /**
      * Aimed-at bytes of one chunk's transformed input and output (V and M), and the fewest tiles
      * per chunk: the 36 sgemms' width. On 2 Zen 2 cores, 4 MB / 64 tiles ran the sgemms of the
-     * 256- and 512-channel layers at 35–40 GFLOP/s per thread, 16 MB / 256 tiles at 55–65.
+     * 256- and 512-channel layers at 35–40 GFLOP/s per thread, 16 MB / 256 tiles at 55–65. With
+     * 256 tiles at least, 4 MB makes every VGG16 layer's chunk 256 tiles; on 2 Zen 4 cores that ran
+     * conv1_2 28–33 % faster than 16 MB's 784 tiles (batch 1 14.8 → 10.6 ms, batch 8 125 → 83),
+     * conv2_1 and conv2_2 5–9 %; the wider layers' chunks were 256 tiles already.
      */
-    static final long CHUNK_BYTES = 16L << 20;
+    static final long CHUNK_BYTES = 4L << 20;
     static final int MIN_CHUNK_TILES = 256;
     /** At most this many floats (256 MB) of V and M workspace in all, whatever the thread count (one slot, a chunk of at least one row of tiles, may exceed it). */
     static final long MAX_WORKSPACE_FLOATS = 64L << 20;
