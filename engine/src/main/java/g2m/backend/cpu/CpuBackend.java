@@ -314,7 +314,8 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     /**
      * Which code computes a convolution of n images of h×w with c channels on the image side (x
-     * forward, dx backward) and k on the other. Forced paths take every shape. AUTO, as measured on 2 cores of Zen 2 (AVX2) and Zen 4 (AVX-512) (benchmarks/README.md):
+     * forward, dx backward) and k on the other. Forced paths take every shape. AUTO, as measured
+     * on 2 cores of Zen 2 (AVX2) and Zen 4 (AVX-512) (benchmarks/README.md):
      * below {@link #FEW_CHANNELS} image channels (conv1_1) im2col with AVX2 alone, oneDNN with
      * AVX-512; Winograd where both sides have at least {@link #WINOGRAD_MIN_CHANNELS} channels, with
      * AVX2 alone one side at least {@link #WINOGRAD_WIDE_CHANNELS} (not conv1_2 there), at least

@@ -131,11 +131,16 @@ final class Winograd43 {
         NativeBlock ws = memory.workspace(CpuMemory.WS_WINOGRAD, vSize + (long) E * cout * tiles, "Winograd convolution");
         FloatBuffer inb = in.buffer(), outb = out.buffer(), wsb = ws.buffer();
         parallel.forEach(cin, (long) E * tiles, ci -> inputTransform(p, inb, ci, 0, p.strips(), tiles, wsb, 0, scratch.get().fit(p, tiles)));
-        parallel.forEach(E, (long) cout * cin * tiles, e -> cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, tiles, cin,
-                1f, u.getPointer((long) e * cout * cin), cin, ws.at((long) e * cin * tiles), tiles,
-                0f, ws.at(vSize + (long) e * cout * tiles), tiles));
+        parallel.forEach(E, (long) cout * cin * tiles, e -> product(u, ws, e, 0, vSize, cin, cout, tiles));
         parallel.forEach(cout, (long) E * tiles, co -> outputTransform(p, wsb, vSize, co, 0, p.strips(), tiles,
                 bias == null ? 0f : bias.get(co), relu, outb, scratch.get().fit(p, tiles)));
+    }
+
+    /** M[e] = U[e] · V[e] for one chunk of tiles whose V starts at v0 and M at m0 in ws: one single-threaded sgemm. */
+    private static void product(FloatPointer u, NativeBlock ws, int e, long v0, long m0, int cin, int cout, int tiles) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, tiles, cin,
+                1f, u.getPointer((long) e * cout * cin), cin, ws.at(v0 + (long) e * cin * tiles), tiles,
+                0f, ws.at(m0 + (long) e * cout * tiles), tiles);
     }
 
     /** Chunks of tile rows, each on one pool thread from input to output. */
@@ -155,11 +160,7 @@ final class Winograd43 {
             for (int ch = next.getAndIncrement(); ch < chunks; ch = next.getAndIncrement()) {
                 int s0 = ch * spc, s1 = Math.min(p.strips(), s0 + spc), tiles = (s1 - s0) * p.tilesW();
                 for (int ci = 0; ci < cin; ci++) inputTransform(p, inb, ci, s0, s1, tiles, wsb, v0, sc);
-                for (int e = 0; e < E; e++) {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, tiles, cin,
-                            1f, u.getPointer((long) e * cout * cin), cin, ws.at(v0 + (long) e * cin * tiles), tiles,
-                            0f, ws.at(m0 + (long) e * cout * tiles), tiles);
-                }
+                for (int e = 0; e < E; e++) product(u, ws, e, v0, m0, cin, cout, tiles);
                 for (int co = 0; co < cout; co++) {
                     outputTransform(p, wsb, m0, co, s0, s1, tiles, bias == null ? 0f : bias.get(co), relu, outb, sc);
                 }
