@@ -23,8 +23,7 @@ import java.util.List;
  *
  * <p><b>Convolutions</b> (fp32) go, per shape, to Winograd F(4×4, 3×3) ({@link Winograd43}),
  * oneDNN ({@link DnnlConv}) or im2col, as measured ({@link #route}), where oneDNN loads and finds
- * AVX2; with bf16, to oneDNN in bf16 except where fp32 Winograd measured faster (see {@link #route});
- * below AVX2, or with ConvPath.IM2COL, they are im2col + sgemm cut into tiles
+ * AVX2; bf16 ones to oneDNN; below AVX2, or with ConvPath.IM2COL, they are im2col + sgemm cut into tiles
  * of about {@link #TILE_COLUMNS}
  * output positions: a large image in blocks of whole rows, small images (deep layers, 14×14)
  * side by side (see {@link Conv3x3}). The column matrices, staging and halo buffers are
@@ -32,9 +31,8 @@ import java.util.List;
  * when a larger shape arrives, so repeated calls with the same shapes allocate no native memory.
  * The pooling loops are {@link CpuPooling}'s, the fp32 fully connected products {@link BlasFc}'s.
  *
- * <p><b>Precision</b>: FP32 (default) or BF16, where oneDNN computes the fully connected products
- * and the convolutions with bf16 inputs and float32 accumulation ({@link DnnlConv}, {@link DnnlFc}),
- * but for the wide Winograd calls, which fp32 Winograd does faster.
+ * <p><b>Precision</b>: FP32 (default) or BF16, where oneDNN computes the convolution and fully
+ * connected products with bf16 inputs and float32 accumulation ({@link DnnlConv}, {@link DnnlFc}).
  *
  * <p><b>Threads</b>: oneDNN's primitives run on its own OpenMP team ({@code OMP_NUM_THREADS}).
  * All other parallel work runs on one private ForkJoinPool of {@code threads}
@@ -79,8 +77,6 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     static final int FEW_CHANNELS = 16;
     /** {@link #route}: Winograd needs this many channels on both sides, this many on one (AVX2 alone), and this many 4×4 tiles. */
     static final int WINOGRAD_MIN_CHANNELS = 64, WINOGRAD_WIDE_CHANNELS = 128, WINOGRAD_TILES = 48;
-    /** {@link #route} with bf16: fp32 Winograd only for calls of at least this many 4×4 tiles. */
-    static final int BF16_WINOGRAD_TILES = 256;
     private final DnnlFc dnnlFc;
     /** Heap scratch for the chunked loops, per thread. */
     private final ThreadLocal<Im2col.Scratch> scratch = ThreadLocal.withInitial(Im2col.Scratch::new);
@@ -102,8 +98,8 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     }
 
     /**
-     * @param precision FP32, or BF16: fully connected products and most convolutions with bf16
-     *                  inputs and float32 accumulation, by oneDNN (needs AVX-512 bf16; see {@link #route})
+     * @param precision FP32, or BF16: convolution and fully connected products with bf16 inputs
+     *                  and float32 accumulation, by oneDNN (needs AVX-512 bf16)
      * @param convPath  which code does the convolutions; AUTO unless comparing
      * @param note      appended to {@link #description()}, e.g. why {@code --device auto} chose the CPU; null for none
      * @throws IllegalArgumentException    for TF32/FP16 (GPU-only modes), or BF16 with IM2COL or WINOGRAD (fp32 paths)
@@ -132,8 +128,8 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         }
         // below AVX2 oneDNN's kernels were not measured; im2col + OpenBLAS stays the default there
         this.path = convPath == ConvPath.AUTO && !Dnnl.hasAvx2() ? ConvPath.IM2COL : convPath;
-        // the per-shape choice measured on Zen 2 and Zen 4 (route)
-        this.perShape = path == ConvPath.AUTO;
+        // fp32: the per-shape choice measured on Zen 2 and Zen 4 (route); bf16: oneDNN throughout
+        this.perShape = path == ConvPath.AUTO && !bf16;
         this.avx512Routes = perShape && Dnnl.hasAvx512(); // forced fp32 paths do not load oneDNN
         this.threads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         openblas_nolapack.blas_set_num_threads(1); // the pool parallelizes; see the class comment
@@ -182,10 +178,10 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
             case IM2COL -> "";
             case ONEDNN -> ", oneDNN convolutions";
             case WINOGRAD -> ", Winograd convolutions";
-            case AUTO -> precision == Precision.BF16 ? ", fp32 Winograd and bf16 oneDNN convolutions"
+            case AUTO -> !perShape ? ", oneDNN convolutions"
                     : avx512Routes ? ", Winograd and oneDNN convolutions" : ", Winograd, oneDNN and im2col convolutions";
         };
-        return openblas_nolapack.OPENBLAS_VERSION.trim() + convs + (precision == Precision.BF16 ? ", bf16 fc products" : "")
+        return openblas_nolapack.OPENBLAS_VERSION.trim() + convs + (precision == Precision.BF16 ? ", bf16 products" : "")
                 + " on " + cpuModel() + ", " + threads + " thread" + (threads == 1 ? "" : "s") + (note == null ? "" : "; " + note);
     }
 
@@ -314,26 +310,22 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     /**
      * Which code computes a convolution of n images of h×w with c channels on the image side (x
-     * forward, dx backward) and k on the other. Forced paths take every shape. AUTO, as measured
-     * on 2 cores of Zen 2 (AVX2) and Zen 4 (AVX-512) (benchmarks/README.md):
+     * forward, dx backward) and k on the other. Forced paths take every shape; bf16 AUTO: oneDNN.
+     * fp32 AUTO, as measured on 2 cores of Zen 2 (AVX2) and Zen 4 (AVX-512) (benchmarks/README.md):
      * below {@link #FEW_CHANNELS} image channels (conv1_1) im2col with AVX2 alone, oneDNN with
      * AVX-512; Winograd where both sides have at least {@link #WINOGRAD_MIN_CHANNELS} channels, with
      * AVX2 alone one side at least {@link #WINOGRAD_WIDE_CHANNELS} (not conv1_2 there), at least
      * {@link #WINOGRAD_TILES} 4×4 tiles and at least one row of tiles per thread (so not the 14×14
-     * layers below batch 3: 16 tiles per image); oneDNN elsewhere. Below AVX2: im2col. With bf16
-     * (AVX-512 bf16) fp32 Winograd keeps only the calls of at least {@link #BF16_WINOGRAD_TILES}
-     * tiles: on 2 Zen 4 cores at batch 8 it beat bf16 oneDNN by 2–18 % on conv1_2 … conv4_3
-     * (392 tiles and more), while on the 14×14 layers at batch 8 (128 tiles) and the 28×28 and
-     * 56×56 ones at batch 1 (49, 196) bf16 oneDNN won or tied.
+     * layers below batch 3: 16 tiles per image); oneDNN elsewhere. Below AVX2: im2col.
      */
     private ConvPath route(int n, int c, int k, int h, int w) {
-        if (!perShape) return path;
+        if (!perShape) return path == ConvPath.AUTO ? ConvPath.ONEDNN : path;
         if (c < FEW_CHANNELS) return avx512Routes ? ConvPath.ONEDNN : ConvPath.IM2COL;
         long rows = (long) n * ((h + 3) / 4), tiles = rows * ((w + 3) / 4);
         // 14×14 at batch 1 (4 rows of 4 tiles): oneDNN measured faster even with Winograd's shared
         // chunk (conv5_1 on 2 Zen 4 cores: 5.0 against 7.3 ms forward, 4.5 against 6.5 backward)
         if (Math.min(c, k) >= WINOGRAD_MIN_CHANNELS && (avx512Routes || Math.max(c, k) >= WINOGRAD_WIDE_CHANNELS) && tiles >= WINOGRAD_TILES
-                && rows >= threads && (precision != Precision.BF16 || tiles >= BF16_WINOGRAD_TILES)) {
+                && rows >= threads) {
             return ConvPath.WINOGRAD;
         }
         return ConvPath.ONEDNN;

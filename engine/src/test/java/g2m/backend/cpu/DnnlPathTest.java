@@ -71,37 +71,6 @@ class DnnlPathTest {
         }
     }
 
-    /**
-     * bf16 AUTO keeps the calls of at least {@link CpuBackend#BF16_WINOGRAD_TILES} tiles that fp32
-     * AUTO gives Winograd on fp32 Winograd (and fp32's bound); the rest, bf16 oneDNN.
-     */
-    @Test
-    void bf16AutoKeepsTheWideWinogradCallsInFp32() {
-        Bf16Cpu.assume();
-        try (CpuBackend be = new CpuBackend(2, Precision.BF16, ConvPath.AUTO, null)) {
-            assertTrue(be.convImplementation(8, 64, 64, 224, 224, false).startsWith("winograd"), "conv1_2 at batch 8");
-            assertTrue(be.convImplementation(8, 512, 512, 28, 28, true).startsWith("winograd"), "conv4_2 backward at batch 8: 392 tiles");
-            assertTrue(be.convImplementation(1, 512, 512, 28, 28, false).startsWith("oneDNN"), "conv4_2 at batch 1: 49 tiles");
-            assertTrue(be.convImplementation(1, 256, 256, 56, 56, false).startsWith("oneDNN"), "conv3_2 at batch 1: 196 tiles");
-            assertTrue(be.convImplementation(8, 512, 512, 14, 14, false).startsWith("oneDNN"), "conv5_1 at batch 8: 128 tiles");
-            assertTrue(be.convImplementation(8, 3, 64, 224, 224, false).startsWith("oneDNN"), "conv1_1");
-            assertTrue(be.description().contains("fp32 Winograd and bf16 oneDNN convolutions, bf16 fc products"), be.description());
-
-            int n = 1, c = 64, h = 64, w = 64, k = 64; // 256 tiles
-            assertTrue(be.convImplementation(n, c, k, h, w, false).startsWith("winograd"));
-            Random rnd = new Random(64);
-            float[] x = Naive.random(rnd, n * c * h * w), wt = Naive.random(rnd, k * c * 9), b = Naive.random(rnd, k);
-            DeviceArray xa = be.upload(x, n, c, h, w), wa = be.upload(wt, k, c, 3, 3), ba = be.upload(b, k);
-            DeviceArray y = be.upload(CpuBackendTest.garbage(n * k * h * w), n, k, h, w);
-            be.conv3x3Forward(xa, wa, ba, y);
-            assertClose(Naive.conv(x, wt, b, n, c, h, w, k), be.download(y), Naive.TOLERANCE, "bf16 AUTO, Winograd call: fp32 forward");
-            float[] g = Naive.random(rnd, 2 * n * k * h * w);
-            DeviceArray gy = be.upload(g, 2 * n, k, h, w), gx = be.upload(CpuBackendTest.garbage(2 * n * c * h * w), 2 * n, c, h, w);
-            be.conv3x3BackwardData(gy, wa, gx);
-            assertClose(Naive.convBackwardData(g, wt, 2 * n, c, h, w, k), be.download(gx), Naive.TOLERANCE, "bf16 AUTO, Winograd call: fp32 backward");
-        }
-    }
-
     /** The fused conv + ReLU (oneDNN post-op; im2col: conv then ReLU) is ReLU of the definition, on both paths and precisions. */
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"FP32, ONEDNN", "FP32, IM2COL", "BF16, AUTO"})
