@@ -38,8 +38,9 @@ import java.util.List;
  * All other parallel work runs on one private ForkJoinPool of {@code threads}
  * threads (0 = all available processors): the Java loops, and the sgemms, which are split into
  * independent single-threaded calls (tiles, or slices of the output) taken dynamically by the
- * pool threads. OpenBLAS's own threading is therefore set to 1 (its global thread count is the
- * only process-wide setting this class touches). Measured on 2 cores, this beats one
+ * pool threads. OpenBLAS's own threading is therefore set to 1 (its global thread count and, in
+ * fp32, libgomp's wait policy ({@link OpenMpWaitPolicy}) are the process-wide settings this class
+ * touches). Measured on 2 cores, this beats one
  * multi-threaded sgemm per tile: no barrier per sgemm, im2col and sgemm of different tiles
  * overlap, and a preempted thread just takes fewer tiles (benchmarks: ConvLayerBenchmark's im2col
  * path next to SgemmBenchmark's one threaded sgemm of the layer).
@@ -115,6 +116,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         loadNatives();
         this.precision = precision;
         boolean bf16 = precision == Precision.BF16;
+        if (!bf16) OpenMpWaitPolicy.apply(); // before the first Dnnl.load below, where libgomp reads it
         if (bf16 && convPath != ConvPath.AUTO && convPath != ConvPath.ONEDNN) {
             throw new IllegalArgumentException("bf16 convolutions are oneDNN's; " + convPath + " computes in fp32");
         }

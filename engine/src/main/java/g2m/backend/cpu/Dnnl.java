@@ -25,7 +25,7 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * makes, on one CPU engine and one in-order stream: every status checked, every handle this
  * object made destroyed by {@link #close}. oneDNN runs its primitives on its own OpenMP team
  * (the size of which comes from OMP_NUM_THREADS, else all cores); the calls return when the
- * work is done.
+ * work is done (in fp32 the team then sleeps rather than spins: {@link OpenMpWaitPolicy}).
  *
  * <p>{@link #load} tells whether the natives load on this machine and its CPU has what the
  * callers need (AVX2 for fp32, AVX-512 bf16 for bf16); where not, the backend keeps its own
