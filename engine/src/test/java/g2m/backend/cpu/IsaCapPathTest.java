@@ -3,13 +3,10 @@ package g2m.backend.cpu;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,18 +24,7 @@ class IsaCapPathTest {
     Path dir;
 
     private Map<String, String> probe(String isa) throws IOException, InterruptedException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-Xmx512m",
-                "-cp", System.getProperty("java.class.path"), IsaCapProbe.class.getName());
-        pb.environment().put("ONEDNN_MAX_CPU_ISA", isa);
-        Path log = dir.resolve("probe-" + isa + ".txt");
-        pb.redirectErrorStream(true).redirectOutput(log.toFile());
-        Process p = pb.start();
-        boolean done = p.waitFor(120, TimeUnit.SECONDS);
-        if (!done) p.destroyForcibly();
-        String out = Files.readString(log, StandardCharsets.UTF_8);
-        assertTrue(done, "the probe finished within 120 s: " + out);
-        assertEquals(0, p.exitValue(), out);
+        String out = ProbeJvm.run(IsaCapProbe.class, "-Xmx512m", env -> env.put("ONEDNN_MAX_CPU_ISA", isa), dir.resolve("probe-" + isa + ".txt"));
         Map<String, String> v = new HashMap<>();
         for (String line : out.lines().toList()) {
             int eq = line.indexOf('=');

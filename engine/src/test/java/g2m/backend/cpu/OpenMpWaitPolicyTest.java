@@ -5,13 +5,9 @@ import g2m.backend.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -58,21 +54,12 @@ class OpenMpWaitPolicyTest {
     }
 
     private String child(String precision, Map<String, String> env) throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), Probe.class.getName(), precision);
-        pb.environment().remove("OMP_WAIT_POLICY");
-        pb.environment().remove("GOMP_SPINCOUNT");
-        pb.environment().put("OMP_DISPLAY_ENV", "verbose");
-        pb.environment().putAll(env);
-        Path log = dir.resolve("probe.txt");
-        pb.redirectErrorStream(true).redirectOutput(log.toFile());
-        Process p = pb.start();
-        boolean done = p.waitFor(120, TimeUnit.SECONDS);
-        if (!done) p.destroyForcibly();
-        String out = Files.readString(log, StandardCharsets.UTF_8);
-        assertTrue(done, "the probe finished within 120 s: " + out);
-        assertEquals(0, p.exitValue(), out);
+        String out = ProbeJvm.run(Probe.class, "-Xmx256m", e -> {
+            e.remove("OMP_WAIT_POLICY");
+            e.remove("GOMP_SPINCOUNT");
+            e.put("OMP_DISPLAY_ENV", "verbose");
+            e.putAll(env);
+        }, dir.resolve("probe.txt"), precision);
         assumeTrue(out.contains("opened=true"), "no " + precision + " CPU backend with oneDNN here: " + out);
         return out;
     }
