@@ -43,6 +43,14 @@ public interface Backend extends AutoCloseable {
     /** Copies a whole array (or view) to the host. */
     float[] download(DeviceArray src);
 
+    /**
+     * Declares that {@code a}'s values are no longer needed: until {@code a} is written again,
+     * reading it gives unspecified values. A hint for scratch arrays that lets a backend skip
+     * work it had deferred (the CPU backend's bf16 mode then never writes out a layer's output
+     * that the next layer already read in its own layout); the default does nothing.
+     */
+    default void discard(DeviceArray a) {}
+
     /** {@code y = conv(x, w) + b}: 3x3 kernel, stride 1, padding 1; x [N,C,H,W], w [K,C,3,3], b [K], y [N,K,H,W]. */
     void conv3x3Forward(DeviceArray x, DeviceArray w, DeviceArray b, DeviceArray y);
 

@@ -35,8 +35,21 @@ public abstract class CheckedBackend<A extends AbstractDeviceArray<A>> implement
     /** Called for each array an operation is about to write, before its checks (the CPU backend versions its blocks). */
     protected void written(A a) {}
 
-    /** Argument {@code name} of operation {@code op} as an array of this backend, live. */
+    /**
+     * Called for each array an operation is about to read, before its checks (the CPU backend's
+     * bf16 mode writes an array it has deferred; see {@code DnnlChain}).
+     */
+    protected void reading(String op, String name, A a) {}
+
+    /** Argument {@code name} of operation {@code op}, read by it, as an array of this backend, live. */
     private A arg(String op, String name, DeviceArray a) {
+        A c = resolve(op, name, a);
+        reading(op, name, c);
+        return c;
+    }
+
+    /** Argument {@code name} of operation {@code op} as an array of this backend, live. */
+    private A resolve(String op, String name, DeviceArray a) {
         if (a == null) throw new IllegalArgumentException(op + ": " + name + " is null");
         if (!arrayType.isInstance(a) || arrayType.cast(a).backend() != this) {
             throw new IllegalArgumentException(op + ": " + name + " " + DeviceArray.describe(a.shape())
@@ -47,14 +60,21 @@ public abstract class CheckedBackend<A extends AbstractDeviceArray<A>> implement
         return c;
     }
 
-    /** {@link #arg} for an array the operation writes. */
+    /** {@link #resolve} for an array the operation writes. */
     private A out(String op, String name, DeviceArray a) {
-        A c = arg(op, name, a);
+        A c = resolve(op, name, a);
         written(c);
         return c;
     }
 
     // ---------------------------------------------------------------- the operations: checks, then the typed work
+
+    @Override
+    public final synchronized void discard(DeviceArray a) {
+        String op = "discard";
+        enter(op);
+        doDiscard(resolve(op, "a", a));
+    }
 
     @Override
     public final synchronized void copyFromHost(float[] src, DeviceArray dst) {
@@ -211,6 +231,9 @@ public abstract class CheckedBackend<A extends AbstractDeviceArray<A>> implement
     }
 
     // ---------------------------------------------------------------- the typed work (arguments checked; the lock held)
+
+    /** {@link Backend#discard}: nothing unless the backend defers work it can then skip. */
+    protected void doDiscard(A a) {}
 
     protected abstract void doCopyFromHost(float[] src, A dst);
 

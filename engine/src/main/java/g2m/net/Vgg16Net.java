@@ -170,6 +170,8 @@ public final class Vgg16Net implements AutoCloseable {
                 int ci = s.convIndex();
                 backend.conv3x3ForwardRelu(x, convW[ci], convB[ci], y);
             }
+            // a step output below the shallowest tap is scratch once read (the backend may skip writing it out)
+            if (k > 0 && k - 1 < shallowest.ordinal()) backend.discard(x);
             x = y;
         }
         backend.adaptiveAvgPoolForward(x, ws.pooled);

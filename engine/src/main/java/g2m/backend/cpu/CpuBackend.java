@@ -32,7 +32,11 @@ import java.util.List;
  * The pooling loops are {@link CpuPooling}'s, the fp32 fully connected products {@link BlasFc}'s.
  *
  * <p><b>Precision</b>: FP32 (default) or BF16, where oneDNN computes the convolution and fully
- * connected products with bf16 inputs and float32 accumulation ({@link DnnlConv}, {@link DnnlFc}).
+ * connected products with bf16 inputs and float32 accumulation ({@link DnnlConv}, {@link DnnlFc}),
+ * and a forward convolution's output is stored rounded to bf16 and handed to the next convolution
+ * or max pool ({@link DnnlPool}) in oneDNN's layout, its NCHW array written lazily
+ * ({@link DnnlChain}: the {@link #reading}/{@link #written} hooks write it out when another
+ * operation touches it; {@link #discard} skips it).
  *
  * <p><b>Threads</b>: oneDNN's primitives run on its own OpenMP team ({@code OMP_NUM_THREADS}).
  * All other parallel work runs on one private ForkJoinPool of {@code threads}
@@ -79,6 +83,9 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     /** {@link #route}: Winograd needs this many channels on both sides, this many on one (AVX2 alone), and this many 4×4 tiles. */
     static final int WINOGRAD_MIN_CHANNELS = 64, WINOGRAD_WIDE_CHANNELS = 128, WINOGRAD_TILES = 48;
     private final DnnlFc dnnlFc;
+    /** bf16 mode: layer outputs handed on in oneDNN's layout, and the max pool that reads them; null in fp32. */
+    private final DnnlChain chain;
+    private final DnnlPool dnnlPool;
     /** Heap scratch for the chunked loops, per thread. */
     private final ThreadLocal<Im2col.Scratch> scratch = ThreadLocal.withInitial(Im2col.Scratch::new);
     private volatile boolean closed;
@@ -142,7 +149,9 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         boolean dnnl = bf16 || path == ConvPath.ONEDNN || path == ConvPath.AUTO;
         this.derived = new DerivedWeights(memory);
         this.winograd = path == ConvPath.WINOGRAD || perShape ? new Winograd43(memory, derived, parallel) : null;
-        this.dnnlConv = dnnl ? new DnnlConv(memory, derived, bf16) : null;
+        this.chain = bf16 ? new DnnlChain(memory) : null;
+        this.dnnlPool = bf16 ? new DnnlPool(chain) : null;
+        this.dnnlConv = dnnl ? new DnnlConv(memory, derived, bf16, chain) : null;
         this.dnnlFc = bf16 ? new DnnlFc(memory, derived) : null;
     }
 
@@ -216,6 +225,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     /** Frees an array's block, and the weight copies made from it. */
     void release(NativeBlock b) {
         if (b != null) derived.forget(b);
+        if (b != null && chain != null) chain.forget(b);
         memory.release(b);
     }
 
@@ -260,6 +270,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         parallel.close();
         if (dnnlConv != null) dnnlConv.close();
         if (dnnlFc != null) dnnlFc.close();
+        if (dnnlPool != null) dnnlPool.close();
         derived.clear();
         memory.close();
     }
@@ -271,10 +282,28 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
         if (closed) throw new IllegalStateException(op + ": backend is closed");
     }
 
-    /** A written array's block moves to a new version (see {@link NativeBlock#version}): copies derived from it are stale. */
+    /**
+     * A written array's block moves to a new version (see {@link NativeBlock#version}): copies
+     * derived from it are stale. In bf16 mode a deferred output in that block is written out
+     * first (the operation may write only part of it).
+     */
     @Override
     protected void written(CpuArray a) {
+        if (chain != null) chain.materialize(a.block);
         a.block.version++;
+    }
+
+    /** The operations that take their input x from the bf16 chain themselves; every other argument read is written out first. */
+    private static final java.util.Set<String> CHAIN_READERS = java.util.Set.of("conv3x3Forward", "conv3x3ForwardRelu", "maxPool2x2Forward");
+
+    @Override
+    protected void reading(String op, String name, CpuArray a) {
+        if (chain != null && !(name.equals("x") && CHAIN_READERS.contains(op))) chain.materialize(a.block);
+    }
+
+    @Override
+    protected void doDiscard(CpuArray a) {
+        if (chain != null) chain.discard(a);
     }
 
     // ---------------------------------------------------------------- convolution
@@ -388,6 +417,8 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
 
     @Override
     protected void doMaxPool2x2Forward(CpuArray x, CpuArray y) {
+        if (dnnlPool != null && dnnlPool.forward(x, y)) return;
+        if (chain != null) chain.materialize(x.block);
         pooling.maxForward(x, y);
     }
 

@@ -18,12 +18,13 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class CpuMemory implements AutoCloseable {
     /** The workspaces, by use. */
-    static final int WS_COL = 0, WS_STAGE = 1, WS_HALO = 2, WS_DNNL_IN = 3, WS_DNNL_OUT = 4, WS_DNNL_SCRATCH = 5, WS_WINOGRAD = 6;
+    static final int WS_COL = 0, WS_STAGE = 1, WS_HALO = 2, WS_DNNL_IN = 3, WS_DNNL_OUT = 4, WS_DNNL_SCRATCH = 5, WS_WINOGRAD = 6,
+            WS_CHAIN_A = 7, WS_CHAIN_B = 8;
 
     private final Set<NativeBlock> owned = Collections.newSetFromMap(new IdentityHashMap<>());
     private final AtomicLong allocations = new AtomicLong();
     private final AtomicLong liveBytes = new AtomicLong();
-    private final NativeBlock[] workspaces = new NativeBlock[7];
+    private final NativeBlock[] workspaces = new NativeBlock[9];
     private volatile boolean closed;
 
     /** Native allocations made so far. */

@@ -18,11 +18,15 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * convolution kernels (on AVX-512 its "brgemm" kernels, which reach a larger share of the
  * machine's peak than im2col + OpenBLAS sgemm; numbers in benchmarks/README.md).
  *
- * <p>The backend's arrays stay NCHW float32. oneDNN's kernels want channel-blocked layouts, so
- * each call reorders its input into a workspace (converting to bf16 in bf16 mode), convolves
- * into a second workspace (float32: accumulation and output stay float32), and reorders the
- * result back to NCHW. The weights are reordered (and rounded to bf16) once per weight array
- * and direction, and kept until that array is written again or freed.
+ * <p>The backend's arrays stay NCHW float32. oneDNN's kernels want channel-blocked or
+ * channels-last layouts, so each call reorders its input into a workspace (converting to bf16 in
+ * bf16 mode), convolves into a second workspace, and reorders the result back to NCHW. In fp32
+ * that is every call; in bf16 mode a forward convolution writes its output as bf16 (float32
+ * accumulation, then rounded: what the next product would round it to) into the
+ * {@link DnnlChain}, so the next layer reads it there without either reorder, and the NCHW
+ * array is written only when something else needs it. The weights are reordered (and rounded
+ * to bf16) once per weight array and direction, and kept until that array is written again or
+ * freed.
  *
  * <p>Primitives are made once per shape (batch, channels, size, direction) and reused; the
  * scratchpad is the backend's workspace, so repeated calls allocate no native memory.
@@ -35,15 +39,21 @@ final class DnnlConv implements AutoCloseable {
     /** The distinct weight layouts the plans asked for (oneDNN may pick another per shape and direction). */
     private final List<dnnl_memory_desc> formats = new ArrayList<>();
     private final DerivedWeights derived;
+    /** bf16 mode: where forward outputs go and inputs come from (see DnnlChain); null in fp32. */
+    private final DnnlChain chain;
 
     /** relu: forward with a ReLU post-op. */
     private record Key(int n, int c, int k, int h, int w, boolean backward, boolean relu) {}
 
-    /** @param bf16 round the products' inputs (activations or gradients, and weights) to bf16 */
-    DnnlConv(CpuMemory memory, DerivedWeights derived, boolean bf16) {
+    /**
+     * @param bf16  round the products' inputs (activations or gradients, and weights) to bf16
+     * @param chain bf16 mode's chain of forward outputs (null in fp32)
+     */
+    DnnlConv(CpuMemory memory, DerivedWeights derived, boolean bf16, DnnlChain chain) {
         this.memory = memory;
         this.derived = derived;
         this.bf16 = bf16;
+        this.chain = chain;
     }
 
     /** One shape's primitives and memory objects (data handles set per call). */
@@ -51,6 +61,7 @@ final class DnnlConv implements AutoCloseable {
         final dnnl_primitive conv, in, out; // in/out: the reorders, null where the layouts already match
         final dnnl_primitive weightsReorder;
         final dnnl_memory userIn, convIn, userWeights, convWeights, bias, convOut, userOut, scratch;
+        final dnnl_memory_desc convInMd, convOutMd;
         final long inBytes, outBytes, scratchBytes, weightBytes;
         final int weightFormat;
         final boolean backward;
@@ -66,7 +77,9 @@ final class DnnlConv implements AutoCloseable {
             long[] xd = {key.n, key.c, key.h, key.w}, yd = {key.n, key.k, key.h, key.w}, wd = {key.k, key.c, 3, 3};
             long[] strides = {1, 1}, dilates = {0, 0}, pad = {1, 1};
             dnnl_memory_desc xAny = dnnl.md(xd, backward ? dnnl_f32 : act, dnnl_format_tag_any);
-            dnnl_memory_desc yAny = dnnl.md(yd, backward ? act : dnnl_f32, dnnl_format_tag_any);
+            // y in act either way: forward, bf16 mode stores its output rounded to bf16 (what the next
+            // product would round it to), in the layout the next convolution reads (see DnnlChain)
+            dnnl_memory_desc yAny = dnnl.md(yd, act, dnnl_format_tag_any);
             dnnl_memory_desc wAny = dnnl.md(wd, act, dnnl_format_tag_any);
             dnnl_memory_desc bMd = dnnl.md(new long[] {key.k}, dnnl_f32, dnnl_a);
             dnnl_primitive_desc pd;
@@ -83,8 +96,8 @@ final class DnnlConv implements AutoCloseable {
             }
             impl = Dnnl.implementation(pd);
             conv = dnnl.primitive(pd, "convolution");
-            dnnl_memory_desc convInMd = Dnnl.query(pd, backward ? dnnl_query_diff_dst_md : dnnl_query_src_md);
-            dnnl_memory_desc convOutMd = Dnnl.query(pd, backward ? dnnl_query_diff_src_md : dnnl_query_dst_md);
+            convInMd = Dnnl.query(pd, backward ? dnnl_query_diff_dst_md : dnnl_query_src_md);
+            convOutMd = Dnnl.query(pd, backward ? dnnl_query_diff_src_md : dnnl_query_dst_md);
             dnnl_memory_desc weightsMd = Dnnl.query(pd, dnnl_query_weights_md);
             dnnl_memory_desc scratchMd = Dnnl.query(pd, dnnl_query_scratchpad_md);
             dnnl_memory_desc userInMd = dnnl.md(backward ? yd : xd, dnnl_f32, dnnl_nchw);
@@ -136,13 +149,19 @@ final class DnnlConv implements AutoCloseable {
     }
 
     private void run(Plan p, CpuArray src, CpuArray w, CpuArray b, CpuArray dst) {
+        // bf16 forward: the input from the chain where it holds it, the output into the chain
+        boolean chained = chain != null && !p.backward && p.out != null;
+        FloatPointer from = chained && p.in != null ? chain.input(src, p.convInMd, p.inBytes) : null;
+        if (chained && from == null) chain.materialize(src.block); // read below as an array
+        int outWs = chained ? chain.nextWorkspace(p.outBytes) : CpuMemory.WS_DNNL_OUT;
+        FloatPointer out = p.out == null ? null : chained ? chain.workspace(outWs, p.outBytes) : aligned(outWs, p.outBytes);
         Dnnl.setData(p.userIn, src.pointer(0));
         Dnnl.setData(p.userOut, dst.pointer(0));
-        if (p.in != null) Dnnl.setData(p.convIn, aligned(CpuMemory.WS_DNNL_IN, p.inBytes));
-        if (p.out != null) Dnnl.setData(p.convOut, aligned(CpuMemory.WS_DNNL_OUT, p.outBytes));
+        if (p.in != null) Dnnl.setData(p.convIn, from != null ? from : aligned(CpuMemory.WS_DNNL_IN, p.inBytes));
+        if (out != null) Dnnl.setData(p.convOut, out);
         if (p.scratch != null) Dnnl.setData(p.scratch, aligned(CpuMemory.WS_DNNL_SCRATCH, p.scratchBytes));
         Dnnl.setData(p.convWeights, weights(p, w));
-        if (p.in != null) dnnl.execute(p.in, "reorder", DNNL_ARG_FROM, p.userIn, DNNL_ARG_TO, p.convIn);
+        if (p.in != null && from == null) dnnl.execute(p.in, "reorder", DNNL_ARG_FROM, p.userIn, DNNL_ARG_TO, p.convIn);
         if (p.backward) {
             dnnl.execute(p.conv, "convolution backward", DNNL_ARG_DIFF_DST, p.convIn, DNNL_ARG_WEIGHTS, p.convWeights,
                     DNNL_ARG_DIFF_SRC, p.convOut, DNNL_ARG_SCRATCHPAD, p.scratch);
@@ -151,7 +170,16 @@ final class DnnlConv implements AutoCloseable {
             dnnl.execute(p.conv, "convolution", DNNL_ARG_SRC, p.convIn, DNNL_ARG_WEIGHTS, p.convWeights,
                     DNNL_ARG_BIAS, p.bias, DNNL_ARG_DST, p.convOut, DNNL_ARG_SCRATCHPAD, p.scratch);
         }
-        if (p.out != null) dnnl.execute(p.out, "reorder", DNNL_ARG_FROM, p.convOut, DNNL_ARG_TO, p.userOut);
+        if (chained) {
+            FloatPointer at = dst.pointer(0);
+            chain.produced(dst, p.convOutMd, outWs, () -> {
+                Dnnl.setData(p.convOut, out);
+                Dnnl.setData(p.userOut, at);
+                dnnl.execute(p.out, "reorder", DNNL_ARG_FROM, p.convOut, DNNL_ARG_TO, p.userOut);
+            });
+        } else if (p.out != null) {
+            dnnl.execute(p.out, "reorder", DNNL_ARG_FROM, p.convOut, DNNL_ARG_TO, p.userOut);
+        }
     }
 
     /** The weights in the plan's layout (reordered, and in bf16 mode rounded, once per weight array and layout). */

@@ -1,0 +1,133 @@
+package g2m.backend.cpu;
+
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * bf16 activations handed from one oneDNN layer to the next without the round trip through the
+ * backend's NCHW float32 arrays. A forward convolution or max pool writes its output, in the
+ * layout the next layer reads (bf16, channels last), into one of two chain workspaces and
+ * records it here as a {@link Link} to its array; the next layer that reads that array, unchanged
+ * ({@link NativeBlock#version}) and in that layout, takes the workspace instead of reordering the
+ * array, and writes the other workspace.
+ *
+ * <p>The array itself is written lazily: a link is <i>pending</i> until its reorder to NCHW
+ * float32 runs, which happens when anything else reads or writes the array's block
+ * ({@link #materialize}, from the backend's hooks), or before its workspace is overwritten. An
+ * array declared dead ({@link #discard}, e.g. the network's scratch activations between layers)
+ * drops its link and is never converted: so the layers before the shallowest tap cost no
+ * conversion at all. Every operation of the backend is serialized, so this is plain state.
+ */
+final class DnnlChain {
+    private final CpuMemory memory;
+    /** The latest output and the one before it, each in its own workspace; null where none. */
+    private Link last, older;
+
+    /**
+     * An output held in workspace {@code ws} in layout {@code md}, for the array at
+     * {@code offset} of {@code block} as of {@code version}; {@code toArray} writes it there.
+     */
+    record Link(NativeBlock block, long offset, long floats, long version, dnnl_memory_desc md, int ws, Runnable toArray) {
+        boolean overlaps(NativeBlock b, long from, long to) {
+            return b == block && from < offset + floats && offset < to;
+        }
+    }
+
+    DnnlChain(CpuMemory memory) {
+        this.memory = memory;
+    }
+
+    /**
+     * The workspace holding {@code a} in layout {@code want}, 64-byte aligned, or null where the
+     * chain does not hold it so (the caller then reads the array, after {@link #materialize}).
+     */
+    FloatPointer input(CpuArray a, dnnl_memory_desc want, long bytes) {
+        Link l = find(a);
+        if (l == null || !Dnnl.same(l.md, want)) return null;
+        return workspace(l.ws, bytes);
+    }
+
+    /** The layout the chain holds {@code a} in, or null where it does not hold it. */
+    dnnl_memory_desc layout(CpuArray a) {
+        Link l = find(a);
+        return l == null ? null : l.md;
+    }
+
+    private Link find(CpuArray a) {
+        for (Link l : new Link[] {last, older}) {
+            if (l != null && l.block == a.block && l.offset == a.blockOffset() && l.floats == a.length
+                    && l.version == a.block.version && !a.block.freed()) {
+                return l;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The workspace a layer writes next ({@code bytes} long): not the latest output's, which it may
+     * be reading. The link held there is converted first if still pending.
+     */
+    int nextWorkspace(long bytes) {
+        int ws = last != null && last.ws == CpuMemory.WS_CHAIN_A ? CpuMemory.WS_CHAIN_B : CpuMemory.WS_CHAIN_A;
+        if (older != null && older.ws == ws) {
+            Link l = older;
+            older = null;
+            l.toArray.run();
+        }
+        workspace(ws, bytes); // grow it now, before the layer takes its pointer
+        return ws;
+    }
+
+    /** Records {@code a}'s new value, pending in workspace {@code ws} (from {@link #nextWorkspace}). */
+    void produced(CpuArray a, dnnl_memory_desc md, int ws, Runnable toArray) {
+        materialize(a.block, a.blockOffset(), a.blockOffset() + a.length); // an older link to the same elements is overwritten
+        drop(a.block, a.blockOffset(), a.blockOffset() + a.length);
+        older = last;
+        last = new Link(a.block, a.blockOffset(), a.length, a.block.version, md, ws, toArray);
+    }
+
+    /** Converts every pending link to a block (all of it: a read or write may reach any of its elements). */
+    void materialize(NativeBlock b) {
+        materialize(b, Long.MIN_VALUE, Long.MAX_VALUE);
+    }
+
+    private void materialize(NativeBlock b, long from, long to) {
+        if (older != null && older.overlaps(b, from, to)) {
+            Link l = older;
+            older = null;
+            l.toArray.run();
+        }
+        if (last != null && last.overlaps(b, from, to)) {
+            Link l = last;
+            last = null;
+            l.toArray.run();
+        }
+    }
+
+    /** {@code a}'s value is no longer needed: links within it are dropped unconverted (its elements are left unspecified). */
+    void discard(CpuArray a) {
+        long from = a.blockOffset(), to = from + a.length;
+        for (Link l : new Link[] {last, older}) {
+            if (l != null && l.overlaps(a.block, from, to) && (l.offset < from || l.offset + l.floats > to)) {
+                materialize(a.block, from, to); // a link reaching outside a: keep its other elements
+                return;
+            }
+        }
+        drop(a.block, from, to);
+    }
+
+    /** Drops the links to a block being freed. */
+    void forget(NativeBlock b) {
+        drop(b, Long.MIN_VALUE, Long.MAX_VALUE);
+    }
+
+    private void drop(NativeBlock b, long from, long to) {
+        if (older != null && older.overlaps(b, from, to)) older = null;
+        if (last != null && last.overlaps(b, from, to)) last = null;
+    }
+
+    /** Chain workspace {@code ws}, from a 64-byte boundary, with at least {@code bytes}. */
+    FloatPointer workspace(int ws, long bytes) {
+        return DerivedWeights.aligned(memory.workspace(ws, (bytes + 64 + 3) / 4, "oneDNN layer chain"));
+    }
+}
