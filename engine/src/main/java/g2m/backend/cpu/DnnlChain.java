@@ -16,7 +16,8 @@ import org.bytedeco.javacpp.FloatPointer;
  * ({@link #materialize}, from the backend's hooks), or before its workspace is overwritten. An
  * array declared dead ({@link #discard}, e.g. the network's scratch activations between layers)
  * drops its link and is never converted: so the layers before the shallowest tap cost no
- * conversion at all. Every operation of the backend is serialized, so this is plain state.
+ * conversion at all. The backend's operations are serialized; synchronized as well because
+ * arrays are freed ({@link #forget}) from any thread.
  */
 final class DnnlChain {
     private final CpuMemory memory;
@@ -38,17 +39,16 @@ final class DnnlChain {
     }
 
     /**
-     * The workspace holding {@code a} in layout {@code want}, 64-byte aligned, or null where the
-     * chain does not hold it so (the caller then reads the array, after {@link #materialize}).
+     * The link holding {@code a} in layout {@code want}, or null where the chain does not hold it
+     * so (the caller then reads the array, after {@link #materialize}).
      */
-    FloatPointer input(CpuArray a, dnnl_memory_desc want, long bytes) {
+    synchronized Link input(CpuArray a, dnnl_memory_desc want) {
         Link l = find(a);
-        if (l == null || !Dnnl.same(l.md, want)) return null;
-        return workspace(l.ws, bytes);
+        return l == null || !Dnnl.same(l.md, want) ? null : l;
     }
 
     /** The layout the chain holds {@code a} in, or null where it does not hold it. */
-    dnnl_memory_desc layout(CpuArray a) {
+    synchronized dnnl_memory_desc layout(CpuArray a) {
         Link l = find(a);
         return l == null ? null : l.md;
     }
@@ -64,34 +64,39 @@ final class DnnlChain {
     }
 
     /**
-     * The workspace a layer writes next ({@code bytes} long): not the latest output's, which it may
-     * be reading. The link held there is converted first if still pending.
+     * The workspace a layer writes next ({@code bytes} long): not the one it reads
+     * ({@code reading}, or else the latest output's, which the next layer is likely to read). The
+     * link held there is converted first if still pending.
      */
-    int nextWorkspace(long bytes) {
-        int ws = last != null && last.ws == CpuMemory.WS_CHAIN_A ? CpuMemory.WS_CHAIN_B : CpuMemory.WS_CHAIN_A;
-        if (older != null && older.ws == ws) {
-            Link l = older;
-            older = null;
-            l.toArray.run();
+    synchronized int nextWorkspace(Link reading, long bytes) {
+        Link keep = reading != null ? reading : last;
+        int ws = keep != null && keep.ws == CpuMemory.WS_CHAIN_A ? CpuMemory.WS_CHAIN_B : CpuMemory.WS_CHAIN_A;
+        for (Link l : new Link[] {older, last}) {
+            if (l != null && l.ws == ws) {
+                if (l == older) older = null;
+                else last = null;
+                l.toArray.run();
+            }
         }
         workspace(ws, bytes); // grow it now, before the layer takes its pointer
         return ws;
     }
 
     /** Records {@code a}'s new value, pending in workspace {@code ws} (from {@link #nextWorkspace}). */
-    void produced(CpuArray a, dnnl_memory_desc md, int ws, Runnable toArray) {
+    synchronized void produced(CpuArray a, dnnl_memory_desc md, int ws, Runnable toArray) {
         materialize(a.block, a.blockOffset(), a.blockOffset() + a.length); // an older link to the same elements is overwritten
         drop(a.block, a.blockOffset(), a.blockOffset() + a.length);
-        older = last;
+        // nextWorkspace cleared ws, so one link at most is left, in the other workspace
+        older = last != null ? last : older;
         last = new Link(a.block, a.blockOffset(), a.length, a.block.version, md, ws, toArray);
     }
 
     /** Converts every pending link to a block (all of it: a read or write may reach any of its elements). */
-    void materialize(NativeBlock b) {
+    synchronized void materialize(NativeBlock b) {
         materialize(b, Long.MIN_VALUE, Long.MAX_VALUE);
     }
 
-    private void materialize(NativeBlock b, long from, long to) {
+    private synchronized void materialize(NativeBlock b, long from, long to) {
         if (older != null && older.overlaps(b, from, to)) {
             Link l = older;
             older = null;
@@ -105,7 +110,7 @@ final class DnnlChain {
     }
 
     /** {@code a}'s value is no longer needed: links within it are dropped unconverted (its elements are left unspecified). */
-    void discard(CpuArray a) {
+    synchronized void discard(CpuArray a) {
         long from = a.blockOffset(), to = from + a.length;
         for (Link l : new Link[] {last, older}) {
             if (l != null && l.overlaps(a.block, from, to) && (l.offset < from || l.offset + l.floats > to)) {
@@ -117,17 +122,17 @@ final class DnnlChain {
     }
 
     /** Drops the links to a block being freed. */
-    void forget(NativeBlock b) {
+    synchronized void forget(NativeBlock b) {
         drop(b, Long.MIN_VALUE, Long.MAX_VALUE);
     }
 
-    private void drop(NativeBlock b, long from, long to) {
+    private synchronized void drop(NativeBlock b, long from, long to) {
         if (older != null && older.overlaps(b, from, to)) older = null;
         if (last != null && last.overlaps(b, from, to)) last = null;
     }
 
     /** Chain workspace {@code ws}, from a 64-byte boundary, with at least {@code bytes}. */
-    FloatPointer workspace(int ws, long bytes) {
+    synchronized FloatPointer workspace(int ws, long bytes) {
         return DerivedWeights.aligned(memory.workspace(ws, (bytes + 64 + 3) / 4, "oneDNN layer chain"));
     }
 }

@@ -137,7 +137,11 @@ final class DnnlConv implements AutoCloseable {
         return plan(new Key(n, c, k, h, w, backward, false)).impl;
     }
 
-    /** y = conv(x, w) + b, with relu: max(that, 0) (oneDNN's ReLU keeps NaN, as the backend's own does). */
+    /**
+     * y = conv(x, w) + b, with relu: max(that, 0). oneDNN's fused ReLU turns a NaN into 0 (measured
+     * 2026-12-06, fp32 and bf16), where the backend's own keeps it; the network cannot meet one:
+     * its weights are refused unless finite, and pictures are.
+     */
     void forward(CpuArray x, CpuArray w, CpuArray b, CpuArray y, boolean relu) {
         Plan p = plan(new Key(x.dim(0), x.dim(1), w.dim(0), x.dim(2), x.dim(3), false, relu));
         run(p, x, w, b, y);
@@ -151,9 +155,10 @@ final class DnnlConv implements AutoCloseable {
     private void run(Plan p, CpuArray src, CpuArray w, CpuArray b, CpuArray dst) {
         // bf16 forward: the input from the chain where it holds it, the output into the chain
         boolean chained = chain != null && !p.backward && p.out != null;
-        FloatPointer from = chained && p.in != null ? chain.input(src, p.convInMd, p.inBytes) : null;
-        if (chained && from == null) chain.materialize(src.block); // read below as an array
-        int outWs = chained ? chain.nextWorkspace(p.outBytes) : CpuMemory.WS_DNNL_OUT;
+        DnnlChain.Link link = chained && p.in != null ? chain.input(src, p.convInMd) : null;
+        if (chained && link == null) chain.materialize(src.block); // read below as an array
+        int outWs = chained ? chain.nextWorkspace(link, p.outBytes) : CpuMemory.WS_DNNL_OUT;
+        FloatPointer from = link == null ? null : chain.workspace(link.ws(), p.inBytes);
         FloatPointer out = p.out == null ? null : chained ? chain.workspace(outWs, p.outBytes) : aligned(outWs, p.outBytes);
         Dnnl.setData(p.userIn, src.pointer(0));
         Dnnl.setData(p.userOut, dst.pointer(0));

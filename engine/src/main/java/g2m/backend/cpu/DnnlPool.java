@@ -65,8 +65,9 @@ final class DnnlPool implements AutoCloseable {
         if (xMd == null) return false;
         Key key = new Key(x.dim(0), x.dim(1), x.dim(2), x.dim(3), layoutId(xMd));
         Plan p = plans.computeIfAbsent(key, k -> new Plan(k, xMd));
-        FloatPointer in = chain.input(x, xMd, p.srcBytes);
-        int ws = chain.nextWorkspace(p.dstBytes);
+        DnnlChain.Link link = chain.input(x, xMd);
+        int ws = chain.nextWorkspace(link, p.dstBytes);
+        FloatPointer in = chain.workspace(link.ws(), p.srcBytes);
         FloatPointer out = chain.workspace(ws, p.dstBytes), at = y.pointer(0);
         Dnnl.setData(p.src, in);
         Dnnl.setData(p.dst, out);

@@ -129,6 +129,34 @@ class DnnlChainTest {
     }
 
     @Test
+    void aLayerReadingTheOutputBeforeTheLatestKeepsBoth() {
+        int n = 1, c = 16, h = 6, w = 6;
+        float[] x = Naive.random(rnd, n * c * h * w), wt = Naive.random(rnd, c * c * 9), b = Naive.random(rnd, c);
+        float[][] eager = new float[4][], lazy = new float[4][];
+        for (boolean readEach : new boolean[] {true, false}) {
+            try (CpuBackend be = bf16()) {
+                DeviceArray wd = be.upload(wt, c, c, 3, 3), bd = be.upload(b, c), in = be.upload(x, n, c, h, w);
+                DeviceArray[] y = new DeviceArray[4];
+                for (int i = 0; i < 4; i++) y[i] = be.allocate(n, c, h, w);
+                int[] from = {-1, 0, 0, 1}; // y2 reads y0, the output before the latest (y1); y3 reads y1
+                float[][] into = readEach ? eager : lazy;
+                for (int i = 0; i < 4; i++) {
+                    be.conv3x3ForwardRelu(from[i] < 0 ? in : y[from[i]], wd, bd, y[i]);
+                    if (readEach) into[i] = be.download(y[i]);
+                }
+                DeviceArray p = be.allocate(n, c, h / 2, w / 2);
+                be.maxPool2x2Forward(y[0], p); // the pool too, on an output no longer the latest
+                for (int i = 0; i < 4; i++) if (into[i] == null) into[i] = be.download(y[i]);
+                float[] pooled = be.download(p);
+                DeviceArray q = be.allocate(n, c, h / 2, w / 2);
+                be.maxPool2x2Forward(be.upload(into[0], n, c, h, w), q);
+                assertArrayEquals(be.download(q), pooled, "pool of y0");
+            }
+        }
+        for (int i = 0; i < 4; i++) assertArrayEquals(eager[i], lazy[i], "output " + i);
+    }
+
+    @Test
     void aDiscardedOutputIsNeverWrittenOut() {
         int n = 1, c = 16, h = 6, w = 6, len = n * c * h * w;
         float[] sentinel = new float[len];
