@@ -9,7 +9,7 @@ import java.util.List;
  * the call while the backend cannot work ({@link #enter}: closed, or a lost GPU context), resolve
  * each {@link DeviceArray} argument to the backend's own array type (null, another backend's
  * array or a closed one: refused in one line naming the operation and the argument), note the
- * arrays the operation writes ({@link #written}), run the operation's {@link ArgumentChecks},
+ * arrays the operation reads ({@link #reading}) and writes ({@link #written}), run the operation's {@link ArgumentChecks},
  * and only then call the backend's typed implementation, {@code do…}. So both backends refuse
  * the same calls with the same messages, and an implementation sees checked arrays of its own
  * type only.

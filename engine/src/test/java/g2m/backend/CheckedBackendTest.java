@@ -120,6 +120,19 @@ class CheckedBackendTest {
             written.add(a);
         }
 
+        /** "op name" of each array read, in order. */
+        final List<String> read = new ArrayList<>();
+
+        @Override
+        protected void reading(String op, String name, FakeArray a) {
+            read.add(op + " " + name);
+        }
+
+        @Override
+        protected void doDiscard(FakeArray a) {
+            did("doDiscard", a);
+        }
+
         private void did(String op, Object... args) {
             log.add(op);
             lastArgs.clear();
@@ -279,6 +292,23 @@ class CheckedBackendTest {
         FakeArray a = be.array(2, 3, 4, 4), g1 = be.array(2, 3, 4, 4), g2 = be.array(2, 3, 4, 4), out = be.array(2, 2, 4, 4);
         List<MapMethod> ms = List.of(MapMethod.LAYERCAM, MapMethod.DGL);
         passes("maps", () -> be.maps(a, g1, g2, ms, out), List.of(a, g1, g2, ms, out), List.of(out));
+    }
+
+    @Test
+    void theArraysAnOperationReadsAreReportedByNameAndDiscardNeitherReadsNorWrites() {
+        FakeArray x = be.array(1, 3, 4, 4), w = be.array(5, 3, 3, 3), b = be.array(5), y = be.array(1, 5, 4, 4);
+        be.conv3x3ForwardRelu(x, w, b, y);
+        be.download(y);
+        assertEquals(List.of("conv3x3ForwardRelu x", "conv3x3ForwardRelu w", "conv3x3ForwardRelu b", "download src"), be.read);
+        be.read.clear();
+        be.written.clear();
+        be.log.clear();
+        be.discard(y);
+        assertEquals(List.of("enter discard", "doDiscard"), be.log);
+        assertEquals(List.of(y), be.lastArgs);
+        assertEquals(List.of(), be.read);
+        assertEquals(List.of(), be.written);
+        refused(IllegalArgumentException.class, "discard: a is null", () -> be.discard(null));
     }
 
     @Test

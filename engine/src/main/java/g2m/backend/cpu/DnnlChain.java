@@ -84,8 +84,8 @@ final class DnnlChain {
 
     /** Records {@code a}'s new value, pending in workspace {@code ws} (from {@link #nextWorkspace}). */
     synchronized void produced(CpuArray a, dnnl_memory_desc md, int ws, Runnable toArray) {
-        materialize(a.block, a.blockOffset(), a.blockOffset() + a.length); // an older link to the same elements is overwritten
-        drop(a.block, a.blockOffset(), a.blockOffset() + a.length);
+        // a link overlapping a (the backend's written hook leaves none) is converted: it may reach beyond a
+        materialize(a.block, a.blockOffset(), a.blockOffset() + a.length);
         // nextWorkspace cleared ws, so one link at most is left, in the other workspace
         older = last != null ? last : older;
         last = new Link(a.block, a.blockOffset(), a.length, a.block.version, md, ws, toArray);

@@ -6,7 +6,9 @@ import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.bytedeco.javacpp.FloatPointer;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.bytedeco.dnnl.global.dnnl.*;
@@ -26,7 +28,8 @@ final class DnnlPool implements AutoCloseable {
     /** The input's shape and the chained layout it is held in (its index in {@link #layouts}). */
     private record Key(int n, int c, int h, int w, int layout) {}
 
-    private final java.util.List<dnnl_memory_desc> layouts = new java.util.ArrayList<>();
+    /** The distinct input layouts met (descriptors owned by the primitives that wrote them). */
+    private final List<dnnl_memory_desc> layouts = new ArrayList<>();
 
     DnnlPool(DnnlChain chain) {
         this.chain = chain;
@@ -56,10 +59,7 @@ final class DnnlPool implements AutoCloseable {
         }
     }
 
-    /**
-     * y = the max pool of x, where the chain holds x in the layout {@code xMd} (a convolution's
-     * or pool's output descriptor); false (nothing done) where it does not.
-     */
+    /** y = the max pool of x where the chain holds x (true); false, nothing done, where it does not. */
     boolean forward(CpuArray x, CpuArray y) {
         dnnl_memory_desc xMd = chain.layout(x);
         if (xMd == null) return false;
