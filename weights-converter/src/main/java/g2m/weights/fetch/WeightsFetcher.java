@@ -16,6 +16,7 @@ import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -187,7 +188,10 @@ public final class WeightsFetcher {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];
             long total = 0;
-            try (InputStream in = conn.getInputStream(); OutputStream out = Files.newOutputStream(dest)) {
+            // no CREATE: on SIGTERM while the headers are awaited, the shutdown hook deletes dest, and
+            // this thread (still running) must not make it again (TempFiles created it)
+            try (InputStream in = conn.getInputStream();
+                 OutputStream out = Files.newOutputStream(dest, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 int n;
                 while ((n = in.read(buf)) > 0) {
                     if (System.nanoTime() - deadline > 0) throw pastDeadline(url, limits);
