@@ -67,6 +67,32 @@ class CpuBf16GoldenTest {
         }
     }
 
+    /**
+     * bf16 hands each layer's output on in oneDNN's layout and writes out only the tap layers'
+     * arrays (the scratch steps below the shallowest tap never): the forward values are the same
+     * either way, so the maps at conv5_1 and the logits must not depend on which shallower taps
+     * are asked for as well, bit for bit.
+     */
+    @Test
+    void demoModelMapsDoNotDependOnTheOtherTapsAskedFor() {
+        Checkpoint golden = Safetensors.read(Vgg16NetGoldenTest.resource("/golden/demo_conv5_1.safetensors"));
+        Checkpoint weights = Safetensors.read(DemoModelGoldenTest.demo("model.safetensors"));
+        String stem = golden.metadata().get("pictures").split(",")[0];
+        Tensor in = golden.tensors().get(stem + ".input");
+        long[] s = in.shape();
+        List<MapMethod> methods = List.of(MapMethod.LAYERCAM, MapMethod.DGL);
+        try (Vgg16Net net = new Vgg16Net(backend, weights)) {
+            BatchMaps alone = net.run(in.toFloats(), (int) s[0], (int) s[2], (int) s[3], null, List.of(Tap.CONV5_1), methods);
+            for (List<Tap> taps : List.of(List.of(Tap.CONV2_2, Tap.CONV5_1), List.of(Tap.POOL3, Tap.CONV4_3, Tap.CONV5_1, Tap.POOL5))) {
+                BatchMaps with = net.run(in.toFloats(), (int) s[0], (int) s[2], (int) s[3], null, taps, methods);
+                assertArrayEquals(alone.logits(), with.logits(), "logits with taps " + taps);
+                for (MapMethod m : methods) {
+                    assertArrayEquals(alone.maps().get(Tap.CONV5_1).get(m), with.maps().get(Tap.CONV5_1).get(m), m.id + " at conv5_1 with taps " + taps);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"maps_square224", "maps_nonsquare", "maps_small"})
     void fixtureLogitsAndClasses(String name) {
