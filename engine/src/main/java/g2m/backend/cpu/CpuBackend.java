@@ -225,8 +225,8 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     /** Frees an array's block, and the weight copies made from it. */
     void release(NativeBlock b) {
         if (b != null) derived.forget(b);
-        if (b != null && chain != null) chain.forget(b);
-        memory.release(b);
+        if (b != null && chain != null) chain.forget(b, () -> memory.release(b));
+        else memory.release(b);
     }
 
     static void checkShape(String op, int[] shape) {

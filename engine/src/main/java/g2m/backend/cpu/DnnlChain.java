@@ -3,6 +3,8 @@ package g2m.backend.cpu;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.javacpp.FloatPointer;
 
+import java.util.Arrays;
+
 /**
  * bf16 activations handed from one oneDNN layer to the next without the round trip through the
  * backend's NCHW float32 arrays. A forward convolution or max pool writes its output, in the
@@ -25,10 +27,11 @@ final class DnnlChain {
     private Link last, older;
 
     /**
-     * An output held in workspace {@code ws} in layout {@code md}, for the array at
-     * {@code offset} of {@code block} as of {@code version}; {@code toArray} writes it there.
+     * An output held in workspace {@code ws} in layout {@code md}, for the array of that
+     * {@code shape} at {@code offset} of {@code block} as of {@code version}; {@code toArray}
+     * writes it there.
      */
-    record Link(NativeBlock block, long offset, long floats, long version, dnnl_memory_desc md, int ws, Runnable toArray) {
+    record Link(NativeBlock block, long offset, long floats, int[] shape, long version, dnnl_memory_desc md, int ws, Runnable toArray) {
         boolean overlaps(NativeBlock b, long from, long to) {
             return b == block && from < offset + floats && offset < to;
         }
@@ -47,16 +50,15 @@ final class DnnlChain {
         return l == null || !Dnnl.same(l.md, want) ? null : l;
     }
 
-    /** The layout the chain holds {@code a} in, or null where it does not hold it. */
-    synchronized dnnl_memory_desc layout(CpuArray a) {
-        Link l = find(a);
-        return l == null ? null : l.md;
+    /** The link holding {@code a} (same elements, shape and version), in whatever layout; null where none. */
+    synchronized Link holding(CpuArray a) {
+        return find(a);
     }
 
     private Link find(CpuArray a) {
         for (Link l : new Link[] {last, older}) {
             if (l != null && l.block == a.block && l.offset == a.blockOffset() && l.floats == a.length
-                    && l.version == a.block.version && !a.block.freed()) {
+                    && Arrays.equals(l.shape, a.shape()) && l.version == a.block.version && !a.block.freed()) {
                 return l;
             }
         }
@@ -73,9 +75,9 @@ final class DnnlChain {
         int ws = keep != null && keep.ws == CpuMemory.WS_CHAIN_A ? CpuMemory.WS_CHAIN_B : CpuMemory.WS_CHAIN_A;
         for (Link l : new Link[] {older, last}) {
             if (l != null && l.ws == ws) {
+                l.toArray.run(); // first: if it fails, the link stays and a later read tries again
                 if (l == older) older = null;
                 else last = null;
-                l.toArray.run();
             }
         }
         workspace(ws, bytes); // grow it now, before the layer takes its pointer
@@ -84,11 +86,12 @@ final class DnnlChain {
 
     /** Records {@code a}'s new value, pending in workspace {@code ws} (from {@link #nextWorkspace}). */
     synchronized void produced(CpuArray a, dnnl_memory_desc md, int ws, Runnable toArray) {
+        if (a.block.freed()) return; // freed by another thread meanwhile (see forget): nothing to write later
         // a link overlapping a (the backend's written hook leaves none) is converted: it may reach beyond a
         materialize(a.block, a.blockOffset(), a.blockOffset() + a.length);
         // nextWorkspace cleared ws, so one link at most is left, in the other workspace
         older = last != null ? last : older;
-        last = new Link(a.block, a.blockOffset(), a.length, a.block.version, md, ws, toArray);
+        last = new Link(a.block, a.blockOffset(), a.length, a.shape(), a.block.version, md, ws, toArray);
     }
 
     /** Converts every pending link to a block (all of it: a read or write may reach any of its elements). */
@@ -98,14 +101,12 @@ final class DnnlChain {
 
     private synchronized void materialize(NativeBlock b, long from, long to) {
         if (older != null && older.overlaps(b, from, to)) {
-            Link l = older;
+            older.toArray.run();
             older = null;
-            l.toArray.run();
         }
         if (last != null && last.overlaps(b, from, to)) {
-            Link l = last;
+            last.toArray.run();
             last = null;
-            l.toArray.run();
         }
     }
 
@@ -121,9 +122,13 @@ final class DnnlChain {
         drop(a.block, from, to);
     }
 
-    /** Drops the links to a block being freed. */
-    synchronized void forget(NativeBlock b) {
+    /**
+     * Drops the links to a block and frees it ({@code free}), in one step: a layer finishing on
+     * another thread either registers its link before (dropped here) or sees the block freed.
+     */
+    synchronized void forget(NativeBlock b, Runnable free) {
         drop(b, Long.MIN_VALUE, Long.MAX_VALUE);
+        free.run();
     }
 
     private synchronized void drop(NativeBlock b, long from, long to) {

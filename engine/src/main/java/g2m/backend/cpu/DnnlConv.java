@@ -156,7 +156,7 @@ final class DnnlConv implements AutoCloseable {
         // bf16 forward: the input from the chain where it holds it, the output into the chain
         boolean chained = chain != null && !p.backward && p.out != null;
         DnnlChain.Link link = chained && p.in != null ? chain.input(src, p.convInMd) : null;
-        if (chained && link == null) chain.materialize(src.block); // read below as an array
+        if (chain != null && link == null) chain.materialize(src.block); // read below as an array
         int outWs = chained ? chain.nextWorkspace(link, p.outBytes) : CpuMemory.WS_DNNL_OUT;
         FloatPointer from = link == null ? null : chain.workspace(link.ws(), p.inBytes);
         FloatPointer out = p.out == null ? null : chained ? chain.workspace(outWs, p.outBytes) : aligned(outWs, p.outBytes);

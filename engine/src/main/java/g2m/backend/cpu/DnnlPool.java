@@ -61,11 +61,10 @@ final class DnnlPool implements AutoCloseable {
 
     /** y = the max pool of x where the chain holds x (true); false, nothing done, where it does not. */
     boolean forward(CpuArray x, CpuArray y) {
-        dnnl_memory_desc xMd = chain.layout(x);
-        if (xMd == null) return false;
-        Key key = new Key(x.dim(0), x.dim(1), x.dim(2), x.dim(3), layoutId(xMd));
-        Plan p = plans.computeIfAbsent(key, k -> new Plan(k, xMd));
-        DnnlChain.Link link = chain.input(x, xMd);
+        DnnlChain.Link link = chain.holding(x);
+        if (link == null) return false;
+        Key key = new Key(x.dim(0), x.dim(1), x.dim(2), x.dim(3), layoutId(link.md()));
+        Plan p = plans.computeIfAbsent(key, k -> new Plan(k, link.md()));
         int ws = chain.nextWorkspace(link, p.dstBytes);
         FloatPointer in = chain.workspace(link.ws(), p.srcBytes);
         FloatPointer out = chain.workspace(ws, p.dstBytes), at = y.pointer(0);

@@ -81,6 +81,19 @@ class DnnlChainTest {
     }
 
     @Test
+    void aReshapedOutputIsPooledAsItsShapeSays() {
+        int c = 16, h = 8, w = 10;
+        try (CpuBackend be = bf16()) {
+            DeviceArray x = be.upload(Naive.random(rnd, 3 * h * w), 1, 3, h, w), y = be.allocate(1, c, h, w);
+            be.conv3x3ForwardRelu(x, be.upload(Naive.random(rnd, c * 27), c, 3, 3, 3), be.upload(Naive.random(rnd, c), c), y);
+            DeviceArray chained = be.allocate(1, c, w / 2, h / 2), plain = be.allocate(1, c, w / 2, h / 2);
+            be.maxPool2x2Forward(y.reshape(1, c, w, h), chained); // the same elements as 10×8 planes: not the chain's 8×10 layout
+            be.maxPool2x2Forward(be.upload(be.download(y), 1, c, w, h), plain);
+            assertArrayEquals(be.download(plain), be.download(chained));
+        }
+    }
+
+    @Test
     void anOutputOverwrittenInPartOrReadByOtherOperationsIsWrittenOutFirst() {
         int n = 2, c = 16, h = 8, w = 8, item = c * h * w;
         float[] x = Naive.random(rnd, n * 3 * h * w), wt = Naive.random(rnd, c * 27), b = Naive.random(rnd, c);
