@@ -15,6 +15,7 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The CPU backend: float32 NCHW arrays in malloc'd memory, matrix products by OpenBLAS
@@ -294,7 +295,7 @@ public final class CpuBackend extends CheckedBackend<CpuArray> {
     }
 
     /** The operations that take their input x from the bf16 chain themselves; every other argument read is written out first. */
-    private static final java.util.Set<String> CHAIN_READERS = java.util.Set.of("conv3x3Forward", "conv3x3ForwardRelu", "maxPool2x2Forward");
+    private static final Set<String> CHAIN_READERS = Set.of("conv3x3Forward", "conv3x3ForwardRelu", "maxPool2x2Forward");
 
     @Override
     protected void reading(String op, String name, CpuArray a) {

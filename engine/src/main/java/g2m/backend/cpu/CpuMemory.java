@@ -1,5 +1,6 @@
 package g2m.backend.cpu;
 
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 import java.util.Arrays;
@@ -73,6 +74,11 @@ final class CpuMemory implements AutoCloseable {
         release(current);
         workspaces[i] = allocate(floats, what + " workspace");
         return workspaces[i];
+    }
+
+    /** Workspace i from its first 64-byte boundary (oneDNN's kernels prefer aligned blocks), with room for {@code bytes} there. */
+    FloatPointer alignedWorkspace(int i, long bytes, String what) {
+        return DerivedWeights.aligned(workspace(i, (bytes + 64 + 3) / 4, what));
     }
 
     /** Frees every block still held (arrays not closed, workspaces, copies): their arrays become unusable. */

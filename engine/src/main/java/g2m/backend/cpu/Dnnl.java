@@ -181,6 +181,20 @@ final class Dnnl implements AutoCloseable {
         return primitive(pd, "reorder");
     }
 
+    /** Runs reorder {@code r} from the data at {@code fromData} (memory object {@code from}) to {@code toData} ({@code to}). */
+    void reorder(dnnl_primitive r, dnnl_memory from, FloatPointer fromData, dnnl_memory to, FloatPointer toData) {
+        setData(from, fromData);
+        setData(to, toData);
+        execute(r, "reorder", DNNL_ARG_FROM, from, DNNL_ARG_TO, to);
+    }
+
+    /** The index of a descriptor equal to {@code md} in {@code seen}, added at the end if there is none. */
+    static int indexOf(List<dnnl_memory_desc> seen, dnnl_memory_desc md) {
+        for (int i = 0; i < seen.size(); i++) if (same(seen.get(i), md)) return i;
+        seen.add(md);
+        return seen.size() - 1;
+    }
+
     /** Runs a primitive with (argument kind, memory) pairs, a null memory leaving its argument out, and waits for it. */
     void execute(dnnl_primitive p, String what, Object... argPairs) {
         int n = 0;

@@ -42,20 +42,10 @@ final class DnnlChain {
     }
 
     /**
-     * The link holding {@code a} in layout {@code want}, or null where the chain does not hold it
-     * so (the caller then reads the array, after {@link #materialize}).
+     * The link holding {@code a} (same elements, shape and version), in whatever layout; null
+     * where none (the caller then reads the array, after {@link #materialize}).
      */
-    synchronized Link input(CpuArray a, dnnl_memory_desc want) {
-        Link l = find(a);
-        return l == null || !Dnnl.same(l.md, want) ? null : l;
-    }
-
-    /** The link holding {@code a} (same elements, shape and version), in whatever layout; null where none. */
     synchronized Link holding(CpuArray a) {
-        return find(a);
-    }
-
-    private Link find(CpuArray a) {
         for (Link l : new Link[] {last, older}) {
             if (l != null && l.block == a.block && l.offset == a.blockOffset() && l.floats == a.length
                     && Arrays.equals(l.shape, a.shape()) && l.version == a.block.version && !a.block.freed()) {
@@ -66,21 +56,14 @@ final class DnnlChain {
     }
 
     /**
-     * The workspace a layer writes next ({@code bytes} long): not the one it reads
+     * The workspace a layer writes next: not the one it reads
      * ({@code reading}, or else the latest output's, which the next layer is likely to read). The
      * link held there is converted first if still pending.
      */
-    synchronized int nextWorkspace(Link reading, long bytes) {
+    synchronized int nextWorkspace(Link reading) {
         Link keep = reading != null ? reading : last;
         int ws = keep != null && keep.ws == CpuMemory.WS_CHAIN_A ? CpuMemory.WS_CHAIN_B : CpuMemory.WS_CHAIN_A;
-        for (Link l : new Link[] {older, last}) {
-            if (l != null && l.ws == ws) {
-                l.toArray.run(); // first: if it fails, the link stays and a later read tries again
-                if (l == older) older = null;
-                else last = null;
-            }
-        }
-        workspace(ws, bytes); // grow it now, before the layer takes its pointer
+        for (Link l : new Link[] {older, last}) if (l != null && l.ws == ws) convert(l);
         return ws;
     }
 
@@ -100,14 +83,14 @@ final class DnnlChain {
     }
 
     private synchronized void materialize(NativeBlock b, long from, long to) {
-        if (older != null && older.overlaps(b, from, to)) {
-            older.toArray.run();
-            older = null;
-        }
-        if (last != null && last.overlaps(b, from, to)) {
-            last.toArray.run();
-            last = null;
-        }
+        for (Link l : new Link[] {older, last}) if (l != null && l.overlaps(b, from, to)) convert(l);
+    }
+
+    /** Writes a pending link out and forgets it (in that order: if the write fails, the link stays and a later read tries again). */
+    private void convert(Link l) {
+        l.toArray.run();
+        if (l == older) older = null;
+        if (l == last) last = null;
     }
 
     /** {@code a}'s value is no longer needed: links within it are dropped unconverted (its elements are left unspecified). */
@@ -138,6 +121,6 @@ final class DnnlChain {
 
     /** Chain workspace {@code ws}, from a 64-byte boundary, with at least {@code bytes}. */
     synchronized FloatPointer workspace(int ws, long bytes) {
-        return DerivedWeights.aligned(memory.workspace(ws, (bytes + 64 + 3) / 4, "oneDNN layer chain"));
+        return memory.alignedWorkspace(ws, bytes, "oneDNN layer chain");
     }
 }

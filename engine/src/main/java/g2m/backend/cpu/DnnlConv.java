@@ -111,7 +111,7 @@ final class DnnlConv implements AutoCloseable {
             outBytes = out == null ? 0 : Dnnl.bytes(convOutMd);
             scratchBytes = Dnnl.bytes(scratchMd);
             weightBytes = Dnnl.bytes(weightsMd);
-            weightFormat = formatId(weightsMd);
+            weightFormat = Dnnl.indexOf(formats, weightsMd);
             userIn = dnnl.memory(userInMd, null);
             userOut = dnnl.memory(userOutMd, null);
             convIn = in == null ? userIn : dnnl.memory(convInMd, null);
@@ -122,11 +122,6 @@ final class DnnlConv implements AutoCloseable {
         }
     }
 
-    private int formatId(dnnl_memory_desc md) {
-        for (int i = 0; i < formats.size(); i++) if (Dnnl.same(formats.get(i), md)) return i;
-        formats.add(md);
-        return formats.size() - 1;
-    }
 
     private Plan plan(Key key) {
         return plans.computeIfAbsent(key, Plan::new);
@@ -155,9 +150,10 @@ final class DnnlConv implements AutoCloseable {
     private void run(Plan p, CpuArray src, CpuArray w, CpuArray b, CpuArray dst) {
         // bf16 forward: the input from the chain where it holds it, the output into the chain
         boolean chained = chain != null && !p.backward && p.out != null;
-        DnnlChain.Link link = chained && p.in != null ? chain.input(src, p.convInMd) : null;
+        DnnlChain.Link link = chained && p.in != null ? chain.holding(src) : null;
+        if (link != null && !Dnnl.same(link.md(), p.convInMd)) link = null; // held in another layout: read the array
         if (chain != null && link == null) chain.materialize(src.block); // read below as an array
-        int outWs = chained ? chain.nextWorkspace(link, p.outBytes) : CpuMemory.WS_DNNL_OUT;
+        int outWs = chained ? chain.nextWorkspace(link) : CpuMemory.WS_DNNL_OUT;
         FloatPointer from = link == null ? null : chain.workspace(link.ws(), p.inBytes);
         FloatPointer out = p.out == null ? null : chained ? chain.workspace(outWs, p.outBytes) : aligned(outWs, p.outBytes);
         Dnnl.setData(p.userIn, src.pointer(0));
@@ -177,11 +173,7 @@ final class DnnlConv implements AutoCloseable {
         }
         if (chained) {
             FloatPointer at = dst.pointer(0);
-            chain.produced(dst, p.convOutMd, outWs, () -> {
-                Dnnl.setData(p.convOut, out);
-                Dnnl.setData(p.userOut, at);
-                dnnl.execute(p.out, "reorder", DNNL_ARG_FROM, p.convOut, DNNL_ARG_TO, p.userOut);
-            });
+            chain.produced(dst, p.convOutMd, outWs, () -> dnnl.reorder(p.out, p.convOut, out, p.userOut, at));
         } else if (p.out != null) {
             dnnl.execute(p.out, "reorder", DNNL_ARG_FROM, p.convOut, DNNL_ARG_TO, p.userOut);
         }
@@ -198,7 +190,7 @@ final class DnnlConv implements AutoCloseable {
 
     /** Workspace i, at least {@code bytes} from a 64-byte boundary (oneDNN's kernels prefer aligned blocks). */
     private FloatPointer aligned(int ws, long bytes) {
-        return DerivedWeights.aligned(memory.workspace(ws, (bytes + 64 + 3) / 4, "oneDNN convolution"));
+        return memory.alignedWorkspace(ws, bytes, "oneDNN convolution");
     }
 
     @Override

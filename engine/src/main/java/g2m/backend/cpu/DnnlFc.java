@@ -88,10 +88,10 @@ final class DnnlFc implements AutoCloseable {
 
     private void run(Plan p, CpuArray src, CpuArray w, CpuArray dst) {
         Dnnl.setData(p.userIn, src.pointer(0));
-        Dnnl.setData(p.in, DerivedWeights.aligned(memory.workspace(CpuMemory.WS_DNNL_IN, (p.inBytes + 64 + 3) / 4, "oneDNN product")));
+        Dnnl.setData(p.in, memory.alignedWorkspace(CpuMemory.WS_DNNL_IN, p.inBytes, "oneDNN product"));
         Dnnl.setData(p.out, dst.pointer(0));
         if (p.scratch != null) {
-            Dnnl.setData(p.scratch, DerivedWeights.aligned(memory.workspace(CpuMemory.WS_DNNL_SCRATCH, (p.scratchBytes + 64 + 3) / 4, "oneDNN product")));
+            Dnnl.setData(p.scratch, memory.alignedWorkspace(CpuMemory.WS_DNNL_SCRATCH, p.scratchBytes, "oneDNN product"));
         }
         Dnnl.setData(p.weights, derived.get(w, p.layout, p.weightBytes, dst2 -> {
             Dnnl.setData(p.userWeights, w.pointer(0));

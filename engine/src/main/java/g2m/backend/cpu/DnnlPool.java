@@ -63,26 +63,16 @@ final class DnnlPool implements AutoCloseable {
     boolean forward(CpuArray x, CpuArray y) {
         DnnlChain.Link link = chain.holding(x);
         if (link == null) return false;
-        Key key = new Key(x.dim(0), x.dim(1), x.dim(2), x.dim(3), layoutId(link.md()));
+        Key key = new Key(x.dim(0), x.dim(1), x.dim(2), x.dim(3), Dnnl.indexOf(layouts, link.md()));
         Plan p = plans.computeIfAbsent(key, k -> new Plan(k, link.md()));
-        int ws = chain.nextWorkspace(link, p.dstBytes);
+        int ws = chain.nextWorkspace(link);
         FloatPointer in = chain.workspace(link.ws(), p.srcBytes);
         FloatPointer out = chain.workspace(ws, p.dstBytes), at = y.pointer(0);
         Dnnl.setData(p.src, in);
         Dnnl.setData(p.dst, out);
         dnnl.execute(p.pool, "max pool", DNNL_ARG_SRC, p.src, DNNL_ARG_DST, p.dst);
-        chain.produced(y, p.dstMd, ws, () -> {
-            Dnnl.setData(p.dst, out);
-            Dnnl.setData(p.userDst, at);
-            dnnl.execute(p.toArray, "reorder", DNNL_ARG_FROM, p.dst, DNNL_ARG_TO, p.userDst);
-        });
+        chain.produced(y, p.dstMd, ws, () -> dnnl.reorder(p.toArray, p.dst, out, p.userDst, at));
         return true;
-    }
-
-    private int layoutId(dnnl_memory_desc md) {
-        for (int i = 0; i < layouts.size(); i++) if (Dnnl.same(layouts.get(i), md)) return i;
-        layouts.add(md);
-        return layouts.size() - 1;
     }
 
     @Override
